@@ -43,6 +43,8 @@ __all__ = [
     "backoff_window",
     "classify",
     "lookup",
+    "order_targets",
+    "target_text",
 ]
 
 
@@ -360,7 +362,8 @@ def _retry_after_note(ra: RetryAfter) -> str:
     return ", ".join(parts)
 
 
-def _target_text(t: Target) -> str:
+def target_text(t: Target) -> str:
+    """``sip:bob@example.com (q=0.5, valid 3600 s)``: a target as the summary shows it."""
     details = []
     q = t.contact.params.get("q") if "q" in t.contact.params else None
     if q is not None:
@@ -405,7 +408,7 @@ def _body(info: CodeInfo, v: _Values, backoff: Backoff | None) -> str:
     if action is Action.REDIRECT:
         if not v.targets:
             return "no Contact was given, so there is nowhere to redirect"
-        listed = ", then ".join(_target_text(t) for t in v.targets)
+        listed = ", then ".join(target_text(t) for t in v.targets)
         if code == 305:
             return f"resend this request through the proxy {listed}"
         if code == 301:
@@ -418,7 +421,7 @@ def _body(info: CodeInfo, v: _Values, backoff: Backoff | None) -> str:
         return f"try {listed}"
     if code == 485 and v.targets:
         return ("let the user choose among "
-                + ", ".join(_target_text(t) for t in v.targets) + "; do not pick automatically")
+                + ", ".join(target_text(t) for t in v.targets) + "; do not pick automatically")
     if action is Action.RETRY_WITH_CREDENTIALS:
         if not v.challenges:
             return "the response carries no challenge, so there is nothing to answer"

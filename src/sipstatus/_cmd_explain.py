@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sipstatus._classify import Advice, Classification, classify
+from sipstatus._classify import Advice, Classification, classify, target_text
 from sipstatus._codes import CODES, Category, CodeInfo
 
 __all__ = ["classification_to_dict", "register"]
@@ -110,11 +110,7 @@ def _advice_rows(a: Advice) -> list[tuple[str, str]]:
     if a.backoff is not None:
         b = a.backoff
         rows.append(("back-off", f"{b.min_seconds:g} to {b.max_seconds:g} s, 10 ms steps"))
-    for t in a.targets:
-        details = [f"q={t.q:g}" if t.q is not None else "", f"expires {t.expires} s"
-                   if t.expires is not None else ""]
-        extra = ", ".join(d for d in details if d)
-        rows.append(("target", f"{t.uri}" + (f" ({extra})" if extra else "")))
+    rows.extend(("target", target_text(t)) for t in a.targets)
     rows.extend((c.header.lower(), str(c.challenge)) for c in a.challenges)
     if a.min_expires is not None:
         rows.append(("min-expires", f"{a.min_expires} s"))
