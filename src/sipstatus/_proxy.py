@@ -65,11 +65,17 @@ def _code_of(item: object) -> int:
     return classify(item).code  # type: ignore[arg-type]  # classify() checks the type
 
 
-def _header(item: object, attribute: str) -> tuple[Any, ...]:
+def _header(entry: _Entry, attribute: str, header: str, reasons: list[str]) -> tuple[Any, ...]:
     # Only parsed responses have headers; codes and status lines contribute none.
+    item = entry.item
     if isinstance(item, int | str | bytes) or not hasattr(item, "status_code"):
         return ()
-    value = getattr(item, attribute)
+    try:
+        value = getattr(item, attribute)
+    except ValueError as exc:  # SipParseError: left out, and said so
+        reasons.append(f"{header} of response #{entry.index} ({entry.code}) could not be "
+                       f"read and is left out: {exc}")
+        return ()
     return tuple(value) if value else ()
 
 
@@ -148,15 +154,17 @@ def _choice(forwarded: int, chosen: _Entry, reasons: list[str], *,
     if finals is not None and forwarded in (401, 407):
         # Step 7: every challenge of every 401/407, unchanged, in arrival order.
         challengers = [e for e in finals if e.code in (401, 407)]
-        www = tuple(c for e in challengers for c in _header(e.item, "www_authenticate"))
-        proxy = tuple(c for e in challengers for c in _header(e.item, "proxy_authenticate"))
+        www = tuple(c for e in challengers
+                    for c in _header(e, "www_authenticate", "WWW-Authenticate", reasons))
+        proxy = tuple(c for e in challengers
+                      for c in _header(e, "proxy_authenticate", "Proxy-Authenticate", reasons))
         reasons.append(
             f"RFC 3261 §16.7 step 7: the {forwarded} carries all {len(www) + len(proxy)} "
             f"challenge(s) of the {len(challengers)} 401/407 response(s)")
     if finals is not None and forwarded // 100 == 3:
         redirects = [e for e in finals if e.code // 100 == 3]
         merged: list[ContactEntry] = [
-            c for e in redirects for c in _header(e.item, "contact")]
+            c for e in redirects for c in _header(e, "contact", "Contact", reasons)]
         contacts = order_targets(merged, None)
         if len(redirects) > 1 or len(contacts) != len(merged):
             reasons.append(
