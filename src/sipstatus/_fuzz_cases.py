@@ -1,0 +1,95 @@
+"""Reproducible fuzz cases: the strategies of ``sipstatus.strategies``, driven by a seed.
+
+Each case is drawn by running a tiny hypothesis test once through its public
+``fuzz_one_input`` entry point, fed with bytes from ``random.Random(seed)``. The same seed, the
+same hypothesis version and the same local address give the same sequence of cases, and every
+case is a normal hypothesis example (all the strategies' realism, none of the shrinking).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from hypothesis import HealthCheck, Verbosity, given, settings
+from hypothesis import strategies as st
+
+from sipstatus import strategies as sips
+from sipstatus._fuzz_build import Endpoint
+from sipstatus._fuzz_model import VALID, Mutation
+
+T = TypeVar("T")
+
+_BUFFER = 8192
+_ATTEMPTS = 100
+
+
+class Drawer(Generic[T]):
+    """Draws values with ``make(data)`` from a seeded stream of hypothesis inputs."""
+
+    def __init__(self, make: Callable[[st.DataObject], T], seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.box: list[T] = []
+
+        @settings(database=None, verbosity=Verbosity.quiet,
+                  suppress_health_check=list(HealthCheck))
+        @given(st.data())
+        def draw_one(data: st.DataObject) -> None:
+            self.box.append(make(data))
+
+        self.fuzz_one_input = draw_one.hypothesis.fuzz_one_input
+
+    def draw(self) -> T:
+        for _ in range(_ATTEMPTS):
+            self.box.clear()
+            self.fuzz_one_input(self.rng.randbytes(_BUFFER))
+            if self.box:
+                return self.box[-1]
+        raise RuntimeError("the strategy rejected every input; this is a sipstatus bug")
+
+
+def _malformed_share(data: st.DataObject, ratio: float) -> bool:
+    return data.draw(st.integers(0, 999), label="malformed?") < round(ratio * 1000)
+
+
+def request_cases(
+    seed: int,
+    ratio: float,
+    methods: tuple[str, ...] | None,
+    local: Callable[[], Endpoint],
+    remote: Endpoint,
+) -> Callable[[], Mutation]:
+    """Requests to send: valid ones (label ``valid``) and mutated ones, ``ratio`` of them
+    mutated. Vias name ``local()`` (with rport) so that replies come back; Request-URI and
+    To name the target, so a proxy has no reason to forward anywhere else."""
+
+    def make(data: st.DataObject) -> Mutation:
+        valid = sips._request_bytes(sips._methods(methods), local(), remote)
+        if _malformed_share(data, ratio):
+            return data.draw(sips.malformed(valid))
+        message = data.draw(valid)
+        return Mutation(message, VALID, message)
+
+    return Drawer(make, seed).draw
+
+
+def answer_cases(seed: int, ratio: float, local: Endpoint) -> Callable[[bytes], Mutation]:
+    """Responses to requests the target sent: valid (echoing its Via/From/To/Call-ID/CSeq) or
+    mutated, ``ratio`` of them mutated."""
+    request = [b""]
+
+    def make(data: st.DataObject) -> Mutation:
+        valid = sips._answers(request[0], local)
+        if _malformed_share(data, ratio):
+            return data.draw(sips.malformed(valid))
+        message = data.draw(valid)
+        return Mutation(message, VALID, message)
+
+    drawer = Drawer(make, seed)
+
+    def answer(to: bytes) -> Mutation:
+        request[0] = to
+        return drawer.draw()
+
+    return answer

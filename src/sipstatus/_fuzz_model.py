@@ -1,0 +1,61 @@
+"""Values of the fuzzing side: a mutated message, a fuzz case, a finding.
+
+Plain frozen dataclasses, importable without hypothesis (the report writer and the CLI use them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Finding kinds (docs/fuzzing.md, "What counts as a finding").
+TARGET_DEAD = "target-dead"
+MALFORMED_REPLY = "malformed-reply"
+SERVER_ERROR = "server-error"
+KINDS = (TARGET_DEAD, MALFORMED_REPLY, SERVER_ERROR)
+
+# The label of a case that is valid by construction (not a mutation).
+VALID = "valid"
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    """A deliberately broken SIP message.
+
+    Attributes:
+        data: the bytes to send.
+        label: the bug class the mutation exercises, e.g. ``"content-length-negative"``
+            (``sipstatus.strategies.MUTATION_LABELS`` lists them all).
+        original: the well-formed message it was made from.
+    """
+
+    data: bytes
+    label: str
+    original: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One test case the fuzzer sends: the bytes and what they are."""
+
+    index: int
+    data: bytes
+    label: str
+
+    @property
+    def malformed(self) -> bool:
+        return self.label != VALID
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something the target did wrong after ``case``.
+
+    ``reply`` is what the target sent back to the case (None if nothing), and
+    ``classification`` the category and action sipstatus gives that reply.
+    """
+
+    case: Case
+    kind: str
+    reply: bytes | None
+    classification: tuple[tuple[str, str], ...] | None
+    detail: str

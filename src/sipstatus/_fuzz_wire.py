@@ -1,0 +1,192 @@
+"""Tolerant handling of SIP messages on the wire, for the fuzzer and the mutators.
+
+Nothing here validates: the fuzzer must cut up, frame and pick headers out of messages that are
+broken on purpose (its own mutated cases, and whatever a misbehaving target sends back). Judging
+whether a message is well formed is the job of ``sipstatus.parse`` (see ``_fuzz_verdict``).
+
+Header names are matched case-insensitively and compact forms are expanded (RFC 3261 §7.3.3,
+plus the registered compact forms of later RFCs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+CRLF = b"\r\n"
+
+# RFC 3261 §7.3.3 and §20; o (RFC 6665), r (RFC 3515), b (RFC 3892), x (RFC 4028),
+# u (RFC 6665 Allow-Events).
+COMPACT_FORMS: dict[str, str] = {
+    "v": "via",
+    "f": "from",
+    "t": "to",
+    "i": "call-id",
+    "m": "contact",
+    "l": "content-length",
+    "c": "content-type",
+    "e": "content-encoding",
+    "s": "subject",
+    "k": "supported",
+    "o": "event",
+    "r": "refer-to",
+    "b": "referred-by",
+    "x": "session-expires",
+    "u": "allow-events",
+}
+
+COMPACT_OF: dict[str, str] = {long: short for short, long in COMPACT_FORMS.items()}
+
+
+def canonical_name(name: bytes | str) -> str:
+    """Lower-case header name with the compact form expanded (``b"i"`` -> ``"call-id"``)."""
+    text = name.decode("latin-1") if isinstance(name, bytes) else name
+    text = text.strip().lower()
+    return COMPACT_FORMS.get(text, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """A message cut into start line, header fields and body, without judging any of them.
+
+    ``headers`` holds each header field as written, continuation lines included (with their
+    CRLF inside) but without its terminating CRLF. ``terminated`` tells whether an empty line
+    closed the header section. ``bytes(wire)`` gives the message back byte for byte when the
+    input used CRLF line ends.
+    """
+
+    start: bytes
+    headers: tuple[bytes, ...]
+    body: bytes
+    terminated: bool = True
+
+    @classmethod
+    def split(cls, data: bytes) -> Wire:
+        head, sep, body = data.partition(CRLF + CRLF)
+        terminated = bool(sep)
+        if not terminated:
+            body = b""
+        lines = head.split(CRLF)
+        start, rest = lines[0], lines[1:]
+        fields: list[bytes] = []
+        for line in rest:
+            if fields and line[:1] in (b" ", b"\t"):
+                fields[-1] = fields[-1] + CRLF + line
+            else:
+                fields.append(line)
+        if not terminated and fields and fields[-1] == b"":
+            fields.pop()
+        return cls(start, tuple(fields), body, terminated)
+
+    def __bytes__(self) -> bytes:
+        out = self.start + CRLF + b"".join(field + CRLF for field in self.headers)
+        if self.terminated:
+            out += CRLF + self.body
+        return out
+
+    @property
+    def is_response(self) -> bool:
+        return self.start[:4].upper() == b"SIP/"
+
+    @property
+    def method(self) -> str | None:
+        """The request method (first token of the start line), or None for a response."""
+        if self.is_response:
+            return None
+        token = self.start.split(b" ", 1)[0]
+        return token.decode("latin-1") if token else None
+
+    def name_at(self, index: int) -> str:
+        return canonical_name(self.headers[index].partition(b":")[0])
+
+    def value_at(self, index: int) -> bytes:
+        return self.headers[index].partition(b":")[2].strip(b" \t")
+
+    def indexes(self, name: str) -> tuple[int, ...]:
+        wanted = canonical_name(name)
+        return tuple(i for i in range(len(self.headers)) if self.name_at(i) == wanted)
+
+    def value(self, name: str) -> bytes | None:
+        found = self.indexes(name)
+        return self.value_at(found[0]) if found else None
+
+    def with_headers(self, headers: tuple[bytes, ...]) -> Wire:
+        return replace(self, headers=headers)
+
+    def with_body(self, body: bytes, *, fix_length: bool = True) -> Wire:
+        """Replace the body; with ``fix_length`` every Content-Length gets the new length."""
+        wire = replace(self, body=body, terminated=True)
+        if not fix_length:
+            return wire
+        length = str(len(body)).encode()
+        headers = tuple(
+            _rename_value(field, length) if wire.name_at(i) == "content-length" else field
+            for i, field in enumerate(wire.headers)
+        )
+        return replace(wire, headers=headers)
+
+
+def _rename_value(field: bytes, value: bytes) -> bytes:
+    name, _, _ = field.partition(b":")
+    return name + b": " + value
+
+
+_HEADER_LINE = re.compile(rb"(?m)^([!-9;-~]+)[ \t]*:[ \t]*([^\r\n]*)")
+
+
+def find_header(data: bytes, name: str) -> bytes | None:
+    """First value of header ``name`` anywhere in ``data``'s header section, tolerating LF-only
+    line ends (for picking Call-ID and CSeq out of replies that may be broken)."""
+    head = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]
+    wanted = canonical_name(name)
+    for match in _HEADER_LINE.finditer(head):
+        if canonical_name(match.group(1)) == wanted:
+            return match.group(2).strip()
+    return None
+
+
+def call_id(data: bytes) -> str | None:
+    value = find_header(data, "call-id")
+    return value.decode("latin-1") if value else None
+
+
+def cseq_method(data: bytes) -> str | None:
+    value = find_header(data, "cseq")
+    if not value:
+        return None
+    parts = value.split()
+    return parts[-1].decode("latin-1") if len(parts) == 2 else None
+
+
+_STATUS = re.compile(rb"SIP/2\.0 ([1-6][0-9][0-9]) ")
+
+
+def status_code(data: bytes) -> int | None:
+    """The status code of a response whose status line starts as RFC 3261 §7.2 says, else None."""
+    match = _STATUS.match(data)
+    return int(match.group(1)) if match else None
+
+
+def frame(buffer: bytes) -> tuple[bytes, bytes] | None:
+    """Cut one message off the front of a stream (RFC 3261 §18.3): returns (message, rest), or
+    None while the header section or the Content-Length bytes of body are still incomplete.
+
+    CRLFs before the start line (keep-alives, RFC 5626 §3.5.1) are dropped. A missing or
+    unreadable Content-Length counts as 0, so a broken peer cannot stall the framer.
+    """
+    stripped = buffer.lstrip(b"\r\n")
+    end = stripped.find(CRLF + CRLF)
+    if end < 0:
+        return None
+    head_end = end + 4
+    raw = find_header(stripped[:head_end], "content-length")
+    length = int(raw) if raw is not None and raw.isdigit() and len(raw) < 10 else 0
+    if len(stripped) < head_end + length:
+        return None
+    return stripped[: head_end + length], stripped[head_end + length :]
+
+
+def looks_like_sip(data: bytes) -> bool:
+    """A response status line, or a request line ending in SIP/2.0 (case-insensitive)."""
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    return first[:4].upper() == b"SIP/" or first.upper().endswith(b" SIP/2.0")

@@ -1,0 +1,448 @@
+"""The parsed message: :class:`SipRequest` and :class:`SipResponse`, with typed accessors.
+
+A message is parsed in two steps. ``parse`` frames it (start line, header fields, body;
+see ``_parse``); each typed accessor then checks its header values against the grammar on
+first use and caches the result, so a program that only wants the status code and the
+Call-ID never pays for parsing a Via.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sipstatus import _typed
+from sipstatus._headers import HeaderField, Headers
+from sipstatus._values import (
+    Challenge,
+    ContactEntry,
+    CSeq,
+    MediaType,
+    NameAddr,
+    RAck,
+    ReasonValue,
+    RetryAfter,
+    SessionExpires,
+    TokenWithParams,
+    Uri,
+    Via,
+    WarningValue,
+)
+
+T = TypeVar("T")
+
+#: The value rule of each typed header (grammar/sip.lark), by look-up key.
+VALUE_RULES: dict[str, str] = {
+    "accept": "accept_value",
+    "accept-encoding": "accept_encoding_value",
+    "accept-language": "accept_language_value",
+    "alert-info": "info_value",
+    "allow": "allow_value",
+    "authentication-info": "authentication_info_value",
+    "authorization": "credentials",
+    "call-id": "call_id_value",
+    "call-info": "info_value",
+    "contact": "contact_value",
+    "content-disposition": "content_disposition_value",
+    "content-encoding": "token_list",
+    "content-language": "content_language_value",
+    "content-length": "number_value",
+    "content-type": "content_type_value",
+    "cseq": "cseq_value",
+    "date": "date_value",
+    "error-info": "info_value",
+    "expires": "number_value",
+    "from": "name_addr_value",
+    "in-reply-to": "in_reply_to_value",
+    "max-forwards": "number_value",
+    "mime-version": "mime_version_value",
+    "min-expires": "number_value",
+    "organization": "text_value",
+    "priority": "priority_value",
+    "proxy-authenticate": "challenge",
+    "proxy-authorization": "credentials",
+    "proxy-require": "token_list",
+    "record-route": "route_value",
+    "reply-to": "name_addr_value",
+    "require": "token_list",
+    "retry-after": "retry_after_value",
+    "route": "route_value",
+    "server": "server_value",
+    "subject": "text_value",
+    "supported": "token_list",
+    "timestamp": "timestamp_value",
+    "to": "name_addr_value",
+    "unsupported": "token_list",
+    "user-agent": "server_value",
+    "via": "via_value",
+    "warning": "warning_value",
+    "www-authenticate": "challenge",
+    "reason": "reason_value",
+    "session-expires": "session_expires_value",
+    "min-se": "min_se_value",
+    "security-server": "security_value",
+    "security-client": "security_value",
+    "security-verify": "security_value",
+    "rseq": "number_value",
+    "rack": "rack_value",
+    "event": "event_value",
+    "allow-events": "allow_events_value",
+    "refer-to": "name_addr_value",
+    "referred-by": "name_addr_value",
+    "accept-contact": "contact_pref_value",
+    "reject-contact": "contact_pref_value",
+    "request-disposition": "token_list",
+}
+
+#: Header fields whose grammar allows an empty value (RFC 3261 §25.1).
+EMPTY_ALLOWED = frozenset(
+    ("accept", "accept-encoding", "accept-language", "allow", "supported", "organization",
+     "subject")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLine:
+    """``SIP-Version SP Status-Code SP Reason-Phrase CRLF`` (RFC 3261 §7.2)."""
+
+    version: str
+    status_code: int
+    reason: str
+
+    def __bytes__(self) -> bytes:
+        return f"{self.version} {self.status_code} {self.reason}\r\n".encode(
+            "utf-8", "surrogateescape"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLine:
+    """``Method SP Request-URI SP SIP-Version CRLF`` (RFC 3261 §7.1)."""
+
+    method: str
+    uri: str
+    version: str
+
+    def __bytes__(self) -> bytes:
+        return f"{self.method} {self.uri} {self.version}\r\n".encode("utf-8", "surrogateescape")
+
+
+class _Message:
+    """What requests and responses share: headers, body, defects, typed accessors."""
+
+    __slots__ = ()
+
+    headers: Headers
+    body: bytes
+    _defects: tuple[str, ...]
+    _raw: bytes
+    _cache: dict[str, Any]
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _values(self, key: str) -> tuple[HeaderField, ...]:
+        """The fields called ``key``, each checked against its grammar rule."""
+        cached = self._cache.get("fields:" + key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        fields = self.headers.fields_named(key)
+        rule = VALUE_RULES[key]
+        for item in fields:
+            if not item.value and key in EMPTY_ALLOWED:
+                continue
+            _typed.validate_value(rule, item.value, data=self._raw, offset=item.offset,
+                                  header=item.name)
+        self._cache["fields:" + key] = fields
+        return fields
+
+    def _one(self, key: str, extract: Callable[[str], T]) -> T | None:
+        slot = "one:" + key
+        if slot in self._cache:
+            return self._cache[slot]  # type: ignore[no-any-return]
+        fields = self._values(key)
+        result = extract(fields[0].value) if fields else None
+        self._cache[slot] = result
+        return result
+
+    def _many(self, key: str, extract: Callable[[str], tuple[T, ...]]) -> tuple[T, ...]:
+        slot = "many:" + key
+        if slot in self._cache:
+            return self._cache[slot]  # type: ignore[no-any-return]
+        result: tuple[T, ...] = ()
+        for item in self._values(key):
+            if item.value:
+                result += extract(item.value)
+        self._cache[slot] = result
+        return result
+
+    # -- RFC 3261 §20 -----------------------------------------------------------------------
+
+    @property
+    def call_id(self) -> str | None:
+        """Call-ID (RFC 3261 §20.8)."""
+        return self._one("call-id", _typed.people_text)
+
+    @property
+    def cseq(self) -> CSeq | None:
+        """CSeq (RFC 3261 §20.16)."""
+        return self._one("cseq", _typed.cseq)
+
+    @property
+    def via(self) -> tuple[Via, ...]:
+        """Every Via value, topmost first (RFC 3261 §20.42)."""
+        return self._many("via", _typed.via_list)
+
+    @property
+    def from_(self) -> NameAddr | None:
+        """From (RFC 3261 §20.20)."""
+        return self._one("from", _typed.name_addr)
+
+    @property
+    def to(self) -> NameAddr | None:
+        """To (RFC 3261 §20.39)."""
+        return self._one("to", _typed.name_addr)
+
+    @property
+    def contact(self) -> tuple[ContactEntry, ...]:
+        """Contact values (RFC 3261 §20.10); ``*`` is one entry with ``is_wildcard``."""
+        return self._many("contact", _typed.contact_list)
+
+    @property
+    def route(self) -> tuple[NameAddr, ...]:
+        """Route (RFC 3261 §20.34)."""
+        return self._many("route", _typed.name_addr_list)
+
+    @property
+    def record_route(self) -> tuple[NameAddr, ...]:
+        """Record-Route (RFC 3261 §20.30)."""
+        return self._many("record-route", _typed.name_addr_list)
+
+    @property
+    def reply_to(self) -> NameAddr | None:
+        """Reply-To (RFC 3261 §20.31)."""
+        return self._one("reply-to", _typed.name_addr)
+
+    @property
+    def max_forwards(self) -> int | None:
+        """Max-Forwards (RFC 3261 §20.22)."""
+        return self._one("max-forwards", int)
+
+    @property
+    def content_length(self) -> int | None:
+        """Content-Length as written (RFC 3261 §20.14)."""
+        return self._one("content-length", int)
+
+    @property
+    def content_type(self) -> MediaType | None:
+        """Content-Type (RFC 3261 §20.15)."""
+        return self._one("content-type", _typed.media_type)
+
+    @property
+    def content_encoding(self) -> tuple[str, ...]:
+        """Content-Encoding (RFC 3261 §20.12)."""
+        return self._many("content-encoding", _typed.token_list)
+
+    @property
+    def expires(self) -> int | None:
+        """Expires (RFC 3261 §20.19)."""
+        return self._one("expires", int)
+
+    @property
+    def min_expires(self) -> int | None:
+        """Min-Expires (RFC 3261 §20.23)."""
+        return self._one("min-expires", int)
+
+    @property
+    def retry_after(self) -> RetryAfter | None:
+        """Retry-After (RFC 3261 §20.33)."""
+        return self._one("retry-after", _typed.retry_after)
+
+    @property
+    def www_authenticate(self) -> tuple[Challenge, ...]:
+        """WWW-Authenticate challenges, one per header field (RFC 3261 §20.44)."""
+        return self._many("www-authenticate", lambda v: (_typed.challenges(v),))
+
+    @property
+    def proxy_authenticate(self) -> tuple[Challenge, ...]:
+        """Proxy-Authenticate challenges (RFC 3261 §20.27)."""
+        return self._many("proxy-authenticate", lambda v: (_typed.challenges(v),))
+
+    @property
+    def authorization(self) -> tuple[Challenge, ...]:
+        """Authorization credentials (RFC 3261 §20.7)."""
+        return self._many("authorization", lambda v: (_typed.challenges(v),))
+
+    @property
+    def proxy_authorization(self) -> tuple[Challenge, ...]:
+        """Proxy-Authorization credentials (RFC 3261 §20.28)."""
+        return self._many("proxy-authorization", lambda v: (_typed.challenges(v),))
+
+    @property
+    def warning(self) -> tuple[WarningValue, ...]:
+        """Warning values (RFC 3261 §20.43)."""
+        return self._many("warning", _typed.warnings)
+
+    @property
+    def require(self) -> tuple[str, ...]:
+        """Require option tags (RFC 3261 §20.32)."""
+        return self._many("require", _typed.token_list)
+
+    @property
+    def proxy_require(self) -> tuple[str, ...]:
+        """Proxy-Require option tags (RFC 3261 §20.29)."""
+        return self._many("proxy-require", _typed.token_list)
+
+    @property
+    def supported(self) -> tuple[str, ...]:
+        """Supported option tags (RFC 3261 §20.37)."""
+        return self._many("supported", _typed.token_list)
+
+    @property
+    def unsupported(self) -> tuple[str, ...]:
+        """Unsupported option tags (RFC 3261 §20.40)."""
+        return self._many("unsupported", _typed.token_list)
+
+    @property
+    def allow(self) -> tuple[str, ...]:
+        """Allow methods (RFC 3261 §20.5)."""
+        return self._many("allow", _typed.token_list)
+
+    @property
+    def accept(self) -> tuple[MediaType, ...]:
+        """Accept media ranges (RFC 3261 §20.1)."""
+        return self._many("accept", _typed.media_types)
+
+    @property
+    def accept_encoding(self) -> tuple[TokenWithParams, ...]:
+        """Accept-Encoding codings (RFC 3261 §20.2)."""
+        return self._many("accept-encoding", _typed.tokens_with_params)
+
+    @property
+    def accept_language(self) -> tuple[TokenWithParams, ...]:
+        """Accept-Language ranges (RFC 3261 §20.3)."""
+        return self._many("accept-language", _typed.tokens_with_params)
+
+    # -- extensions ------------------------------------------------------------------------
+
+    @property
+    def reason_header(self) -> tuple[ReasonValue, ...]:
+        """Reason values (RFC 3326)."""
+        return self._many("reason", _typed.reasons)
+
+    @property
+    def session_expires(self) -> SessionExpires | None:
+        """Session-Expires (RFC 4028 §4)."""
+        return self._one("session-expires", _typed.session_expires)
+
+    @property
+    def min_se(self) -> int | None:
+        """Min-SE in seconds (RFC 4028 §5)."""
+        return self._one("min-se", _typed.delta_with_params)
+
+    @property
+    def security_server(self) -> tuple[TokenWithParams, ...]:
+        """Security-Server mechanisms (RFC 3329 §2.2)."""
+        return self._many("security-server", _typed.tokens_with_params)
+
+    @property
+    def rseq(self) -> int | None:
+        """RSeq (RFC 3262 §7.1)."""
+        return self._one("rseq", int)
+
+    @property
+    def rack(self) -> RAck | None:
+        """RAck (RFC 3262 §7.2)."""
+        return self._one("rack", _typed.rack)
+
+    @property
+    def event(self) -> TokenWithParams | None:
+        """Event (RFC 6665 §8.2.1)."""
+        return self._one("event", lambda v: _typed.tokens_with_params(v)[0])
+
+    @property
+    def allow_events(self) -> tuple[str, ...]:
+        """Allow-Events (RFC 6665 §8.2.2)."""
+        return self._many("allow-events", _typed.token_list)
+
+    @property
+    def defects(self) -> tuple[str, ...]:
+        """The faults this message has that lenient parsing tolerated, in words.
+
+        Framing faults are found while parsing; the rest (header values that do not match
+        their grammar rule, out-of-range numbers, a CSeq method unlike the request's) are
+        looked for on first access. A message parsed with ``strict=True`` has none.
+        """
+        cached = self._cache.get("defects")
+        if cached is None:
+            from sipstatus._parse import check_message
+
+            cached = self._defects + tuple(check_message(self))  # type: ignore[arg-type]
+            self._cache["defects"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    def validate(self) -> None:
+        """Check every typed header against the grammar (what ``strict=True`` does)."""
+        for item in self.headers.fields:
+            rule = VALUE_RULES.get(item.key)
+            if rule is not None:
+                self._values(item.key)
+
+
+def _head_bytes(start: bytes, headers: Headers) -> bytes:
+    lines = [start]
+    for item in headers.fields:
+        lines.append(item.raw + b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+@dataclass(frozen=True, slots=True, eq=True)
+class SipResponse(_Message):
+    """A SIP response (RFC 3261 §7.2)."""
+
+    version: str
+    status_code: int
+    reason: str
+    headers: Headers
+    body: bytes = b""
+    _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    _raw: bytes = field(default=b"", compare=False, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def status_line(self) -> StatusLine:
+        return StatusLine(self.version, self.status_code, self.reason)
+
+    def __bytes__(self) -> bytes:
+        return _head_bytes(bytes(self.status_line), self.headers) + self.body
+
+
+@dataclass(frozen=True, slots=True, eq=True)
+class SipRequest(_Message):
+    """A SIP request (RFC 3261 §7.1)."""
+
+    method: str
+    uri: str
+    version: str
+    headers: Headers
+    body: bytes = b""
+    _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    _raw: bytes = field(default=b"", compare=False, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def request_line(self) -> RequestLine:
+        return RequestLine(self.method, self.uri, self.version)
+
+    @property
+    def request_uri(self) -> Uri:
+        """The Request-URI split into its parts (RFC 3261 §19.1)."""
+        cached = self._cache.get("request-uri")
+        if cached is None:
+            cached = _typed.parse_uri(self.uri.encode("utf-8", "surrogateescape").decode("latin-1"))
+            self._cache["request-uri"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    def __bytes__(self) -> bytes:
+        return _head_bytes(bytes(self.request_line), self.headers) + self.body

@@ -1,0 +1,495 @@
+"""Framing and parsing whole messages: ``parse``, ``parse_response``, ``parse_request``,
+``parse_status_line`` and ``iter_messages``.
+
+The frame (start line, header field lines, folding, the empty line, the body) is found
+with plain string operations: that is all the grammar's ``sip_head`` rule fixes before
+the header values, and it is checked to agree with the grammar by a differential property
+test (tests/parse/test_envelope_differential.py). Header values are checked against their
+grammar rules here in strict mode, and on first use of a typed accessor otherwise.
+
+Strict mode (``strict=True``) accepts exactly RFC 3261 as clarified by RFC 4475 and
+RFC 5118. Lenient mode (the default) accepts what real devices send and records each
+tolerated fault in ``.defects``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lark.exceptions import UnexpectedInput
+
+from sipstatus import _typed
+from sipstatus._errors import SipParseError, error_at, position
+from sipstatus._fastpath import rule_regex, terminal_regex
+from sipstatus._grammar import parser
+from sipstatus._headers import HeaderField, Headers, header_key
+from sipstatus._message import VALUE_RULES, SipRequest, SipResponse, StatusLine
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits checked before parsing; ``None`` switches one off.
+
+    The defaults suit SIP: a message larger than a UDP datagram's 65,535 octets
+    (RFC 3261 §18.1.1, RFC 768) is not SIP traffic one expects to parse, and no real
+    header section needs more than a few dozen fields or lines of several kilobytes.
+    """
+
+    max_message_size: int | None = 65_535
+    max_headers: int | None = 256
+    max_line_length: int | None = 8_192
+
+
+DEFAULT_LIMITS = Limits()
+
+Message = SipRequest | SipResponse
+
+_STATUS_RULE = "Status-Line (RFC 3261 §7.2)"
+_REQUEST_RULE = "Request-Line (RFC 3261 §7.1)"
+_HEADER_RULE = "message-header (RFC 3261 §7.3)"
+_FRAME_RULE = "SIP-message (RFC 3261 §7)"
+_VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.I)
+_CODE = re.compile(r"[0-9]{3}")
+
+
+def parse(data: bytes | bytearray | memoryview | str, *, strict: bool = False,
+          limits: Limits = DEFAULT_LIMITS) -> SipRequest | SipResponse:
+    """Parse one SIP message, request or response.
+
+    ``data`` is one datagram's worth of octets (a ``str`` is encoded as UTF-8): octets after
+    the body that Content-Length frames are ignored (RFC 3261 §18.3); without
+    Content-Length the body runs to the end. Raises :class:`SipParseError`, and nothing
+    else, for any input that is not a SIP message.
+    """
+    message, _rest = _parse_one(_as_bytes(data), strict=strict, limits=limits, stream=False)
+    return message
+
+
+def parse_response(data: bytes | bytearray | memoryview | str, *, strict: bool = False,
+                   limits: Limits = DEFAULT_LIMITS) -> SipResponse:
+    """Parse one SIP response; a request is a :class:`SipParseError`."""
+    message = parse(data, strict=strict, limits=limits)
+    if not isinstance(message, SipResponse):
+        raise SipParseError(
+            "expected a response (SIP-Version first), got a request at line 1, column 1",
+            rule=_STATUS_RULE, expected="SIP-Version")
+    return message
+
+
+def parse_request(data: bytes | bytearray | memoryview | str, *, strict: bool = False,
+                  limits: Limits = DEFAULT_LIMITS) -> SipRequest:
+    """Parse one SIP request; a response is a :class:`SipParseError`."""
+    message = parse(data, strict=strict, limits=limits)
+    if not isinstance(message, SipRequest):
+        raise SipParseError(
+            "expected a request (Method first), got a response at line 1, column 1",
+            rule=_REQUEST_RULE, expected="Method")
+    return message
+
+
+def parse_status_line(line: bytes | bytearray | memoryview | str) -> StatusLine:
+    """Parse a Status-Line (RFC 3261 §7.2); the trailing CRLF is optional."""
+    data = _as_bytes(line)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    text = data.decode("latin-1")
+    if data.count(b"\n") != 1:
+        raise error_at(data, text.index("\n") if "\n" in text[:-1] else 0,
+                       "expected a single line", rule=_STATUS_RULE)
+    version, code, reason = _status_line(text[:-2], data, 0, strict=True, defects=[])
+    return StatusLine(version, code, reason)
+
+
+def iter_messages(data: bytes | bytearray | memoryview | str, *, strict: bool = False,
+                  limits: Limits = DEFAULT_LIMITS) -> Iterator[SipRequest | SipResponse]:
+    """Parse messages written back to back, as on a TCP stream (RFC 3261 §18.3).
+
+    Each message's body is framed by its Content-Length (a message without one is taken to
+    have no body). Stops with :class:`SipParseError` at the first broken message.
+    """
+    rest = _as_bytes(data)
+    while rest.strip(b"\r\n"):
+        message, rest = _parse_one(rest, strict=strict, limits=limits, stream=True)
+        yield message
+
+
+def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape")
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"expected bytes or str, not {type(data).__name__}")
+
+
+def _parse_one(data: bytes, *, strict: bool, limits: Limits,
+               stream: bool) -> tuple[SipRequest | SipResponse, bytes]:
+    defects: list[str] = []
+    # RFC 3261 §7.5: CRLFs before the start line (keep-alives) are ignored.
+    skip = 0
+    while data.startswith(b"\r\n", skip):
+        skip += 2
+    if not strict:
+        while data[skip:skip + 1] in (b"\n", b" ", b"\t") and skip < len(data):
+            skip += 1
+            if "white space before the start line" not in defects:
+                defects.append("white space before the start line")
+    if limits.max_message_size is not None and len(data) - skip > limits.max_message_size:
+        raise error_at(data, skip + limits.max_message_size,
+                       f"message larger than the limit of {limits.max_message_size} octets",
+                       rule=_FRAME_RULE)
+    text = data.decode("latin-1")
+
+    # -- the header section ends at the first empty line ----------------------------------
+    end = text.find("\r\n\r\n", skip)
+    newline = "\r\n"
+    if end < 0 or (not strict and "\n\n" in text[skip:end] ):
+        lf_end = text.find("\n\n", skip)
+        if not strict and lf_end >= 0 and (end < 0 or lf_end < end):
+            defects.append("bare LF line endings")
+            newline = "\n"
+            end = lf_end
+            body_start = lf_end + 2
+        elif end < 0:
+            if strict or not text.strip():
+                where = len(data)
+                raise error_at(data, where,
+                               "expected an empty line (CRLF) ending the header section",
+                               rule=_FRAME_RULE, expected="CRLF")
+            defects.append("no empty line after the header section")
+            end = len(text.rstrip("\r\n"))
+            body_start = len(text)
+        else:
+            body_start = end + 4
+    else:
+        body_start = end + 4
+    head = text[skip:end]
+    if newline == "\n":
+        head = head.replace("\r\n", "\n")
+    lines = head.split(newline)
+    if limits.max_line_length is not None and len(head) > limits.max_line_length:
+        offset = skip
+        for line in lines:
+            if len(line) > limits.max_line_length:
+                raise error_at(data, offset + limits.max_line_length,
+                               f"line longer than the limit of {limits.max_line_length} "
+                               "octets", rule=_FRAME_RULE)
+            offset += len(line) + len(newline)
+    if limits.max_headers is not None and len(lines) - 1 > limits.max_headers:
+        raise error_at(data, skip, f"more than {limits.max_headers} header lines",
+                       rule=_FRAME_RULE)
+
+    # -- start line -----------------------------------------------------------------------
+    start = lines[0]
+    if "\r" in start or "\n" in start:
+        start = _stray(start, data, skip, strict, defects)
+    is_response = start[:4].upper() == "SIP/"
+
+    # -- header fields --------------------------------------------------------------------
+    fields = _header_fields(lines, data, skip, newline, strict, defects)
+    headers = Headers(fields)
+
+    # -- body -----------------------------------------------------------------------------
+    body, rest = _frame_body(data, headers, body_start, strict, stream, defects)
+
+    if is_response:
+        version, code, reason = _status_line(start, data, skip, strict=strict, defects=defects)
+        message: SipRequest | SipResponse = SipResponse(
+            version=version, status_code=code, reason=reason, headers=headers, body=body,
+            _defects=tuple(defects), _raw=data)
+    else:
+        method, uri, version = _request_line(start, data, skip, strict=strict, defects=defects)
+        message = SipRequest(method=method, uri=uri, version=version, headers=headers, body=body,
+                             _defects=tuple(defects), _raw=data)
+    if strict:
+        _check_strict(message, data)
+    return message, rest
+
+
+def _stray(line: str, data: bytes, offset: int, strict: bool, defects: list[str]) -> str:
+    """A bare CR or LF inside a line: an error when strict, dropped otherwise."""
+    index = min(i for i in (line.find("\r"), line.find("\n")) if i >= 0)
+    if strict:
+        raise error_at(data, offset + index, "bare CR or LF inside a line",
+                       rule=_HEADER_RULE, expected="CRLF")
+    defects.append(f"bare CR or LF inside line {position(data, offset)[0]}")
+    return line.replace("\r", "").replace("\n", "")
+
+
+def _header_fields(lines: list[str], data: bytes, skip: int, newline: str, strict: bool,
+                   defects: list[str]) -> tuple[HeaderField, ...]:
+    fields: list[HeaderField] = []
+    # Each entry: [name, value pieces, raw start offset, raw end offset, value offset]
+    offset = skip + len(lines[0]) + len(newline)
+    current: list[object] | None = None
+    pending: list[list[object]] = []
+    for line in lines[1:]:
+        line_offset = offset
+        offset += len(line) + len(newline)
+        if "\r" in line or "\n" in line:
+            line = _stray(line, data, line_offset, strict, defects)
+        if line[:1] in (" ", "\t"):
+            # A continuation line: RFC 3261 §7.3.1 folding.
+            if current is None:
+                if strict:
+                    raise error_at(data, line_offset, "continuation line before any header",
+                                   rule=_HEADER_RULE, expected="a header name")
+                defects.append(f"continuation line before any header: {line.strip()!r}")
+                continue
+            current[1].append(line.strip())  # type: ignore[attr-defined]
+            current[3] = offset - len(newline)
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or any(c in name.rstrip(" \t") for c in " \t"):
+            if strict:
+                raise error_at(data, line_offset + len(name) if not colon else line_offset,
+                               "expected HCOLON after the header name" if not colon
+                               else "expected a header name", rule=_HEADER_RULE,
+                               expected='":"' if not colon else "a header name")
+            defects.append(f"not a header field, kept out: {_typed.people_text(line)!r}")
+            current = None
+            continue
+        # HCOLON allows SP/HTAB before the ":" (RFC 3261 §25.1).
+        stripped = value.lstrip(" \t")
+        value_offset = line_offset + len(name) + 1 + (len(value) - len(stripped))
+        current = [name.rstrip(" \t"), [stripped.rstrip(" \t")], line_offset,
+                   line_offset + len(line), value_offset]
+        pending.append(current)
+    for name, pieces, raw_start, raw_end, value_offset in pending:
+        parts = [p for p in pieces if p]  # type: ignore[attr-defined]
+        value = " ".join(parts)
+        raw = data[raw_start:raw_end]  # type: ignore[misc]
+        if newline == "\n" or b"\r" in raw.replace(b"\r\n", b""):
+            raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"").replace(b"\n", b"\r\n")
+        fields.append(HeaderField(name, value, raw, value_offset))  # type: ignore[arg-type]
+    return tuple(fields)
+
+
+def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, stream: bool,
+                defects: list[str]) -> tuple[bytes, bytes]:
+    lengths = headers.fields_named("content-length")
+    available = len(data) - body_start
+    if not lengths:
+        if stream:
+            defects.append("no Content-Length on a stream: body taken as empty")
+            return b"", data[body_start:]
+        return data[body_start:], b""
+    values = {item.value for item in lengths}
+    if len(values) > 1:
+        first = lengths[1]
+        raise error_at(data, first.offset,
+                       "conflicting Content-Length values " + ", ".join(
+                           repr(v) for v in sorted(values)) + " (RFC 4475 §3.3.9)",
+                       rule="Content-Length (RFC 3261 §20.14)")
+    if len(lengths) > 1:
+        if strict:
+            raise error_at(data, lengths[1].offset, "Content-Length given twice",
+                           rule="Content-Length (RFC 3261 §20.14)")
+        defects.append("Content-Length given twice")
+    text = lengths[0].value
+    if not text.isdigit() or not text.isascii():
+        if strict:
+            raise error_at(data, lengths[0].offset,
+                           f"expected digits in Content-Length, got {text!r}",
+                           rule="Content-Length (RFC 3261 §20.14)", expected="digits")
+        defects.append(f"invalid Content-Length {text!r}: body taken to the end")
+        if stream:
+            raise error_at(data, lengths[0].offset,
+                           "cannot frame a stream with an invalid Content-Length",
+                           rule="Content-Length (RFC 3261 §20.14)", expected="digits")
+        return data[body_start:], b""
+    length = int(text)
+    if length > available:
+        if strict or stream:
+            raise error_at(data, len(data),
+                           f"Content-Length {length} is larger than the {available} octets "
+                           "that follow the header section",
+                           rule="Content-Length (RFC 3261 §18.3)", expected="more body octets",
+                           partial=None)
+        defects.append(f"Content-Length {length} exceeds the {available} octets of body")
+        return data[body_start:], b""
+    rest = data[body_start + length:]
+    if rest and not stream and rest.strip(b"\r\n\x00 "):
+        defects.append(f"{len(rest)} octets after the body ignored")
+    return data[body_start:body_start + length], rest
+
+
+def _status_line(line: str, data: bytes, offset: int, *, strict: bool,
+                 defects: list[str]) -> tuple[str, int, str]:
+    if strict:
+        text = line + "\r\n"
+        if not rule_regex("status_line").fullmatch(text):
+            _raise_from_lark(text, "status_line", data, offset, _STATUS_RULE)
+        version, code, reason = line.split(" ", 2)
+    else:
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and _VERSION.fullmatch(parts[0]) and _CODE.fullmatch(parts[1]):
+            version, code, reason = parts
+        else:
+            words = line.split(None, 2)
+            if len(words) < 2 or not _VERSION.fullmatch(words[0]):
+                _raise_from_lark(line + "\r\n", "status_line", data, offset, _STATUS_RULE)
+            version, code = words[0], words[1]
+            reason = words[2] if len(words) > 2 else ""
+            if not _CODE.fullmatch(code):
+                _raise_from_lark(line + "\r\n", "status_line", data, offset, _STATUS_RULE)
+            defects.append("malformed spacing in the Status-Line")
+    status = int(code)
+    if not 100 <= status <= 699:
+        raise error_at(data, offset + len(version) + 1,
+                       f"Status-Code {status} outside 100-699 (RFC 3261 §21)",
+                       rule=_STATUS_RULE, expected="Status-Code 100-699")
+    version = version.upper()
+    if strict and version != "SIP/2.0":
+        raise error_at(data, offset, f"unsupported version {version} (505, RFC 3261 §8.2.2)",
+                       rule=_STATUS_RULE, expected="SIP/2.0")
+    if version != "SIP/2.0":
+        defects.append(f"unsupported version {version}")
+    return version, status, _typed.people_text(reason)
+
+
+def _request_line(line: str, data: bytes, offset: int, *, strict: bool,
+                  defects: list[str]) -> tuple[str, str, str]:
+    parts = line.split(" ")
+    if strict:
+        text = line + "\r\n"
+        if not rule_regex("request_line").fullmatch(text):
+            _raise_from_lark(text, "request_line", data, offset, _REQUEST_RULE)
+    elif len(parts) != 3 or not all(parts):
+        parts = line.split()
+        if len(parts) != 3:
+            _raise_from_lark(line + "\r\n", "request_line", data, offset, _REQUEST_RULE)
+        defects.append("extra white space in the Request-Line")
+    method, uri, version = parts
+    if not terminal_regex("METHOD").fullmatch(method):
+        _raise_from_lark(line + "\r\n", "request_line", data, offset, _REQUEST_RULE)
+    if not _VERSION.fullmatch(version):
+        _raise_from_lark(line + "\r\n", "request_line", data, offset, _REQUEST_RULE)
+    version = version.upper()
+    if version != "SIP/2.0":
+        if strict:
+            at = offset + len(method) + len(uri) + 2
+            raise error_at(data, at, f"unsupported version {version} (505, RFC 3261 §8.2.2)",
+                           rule=_REQUEST_RULE, expected="SIP/2.0")
+        defects.append(f"unsupported version {version}")
+    return method, _typed.people_text(uri), version
+
+
+def _raise_from_lark(text: str, rule: str, data: bytes, offset: int, name: str) -> None:
+    """Let the LALR parser find and describe the fault in ``text`` (at ``offset``)."""
+    try:
+        parser().parse(text, start=rule)
+    except UnexpectedInput as exc:
+        at = offset + min(exc.pos_in_stream or 0, len(text))
+        raise error_at(data, at, _typed.expected_text(exc), rule=name,
+                       expected=_typed.expected_text(exc)) from None
+    # The grammar accepts what the fast path could not read: that is a bug of ours.
+    raise error_at(data, offset, f"could not read the {name}", rule=name)  # pragma: no cover
+
+
+_EXTENSION = "extension-header (RFC 3261 §25.1)"
+
+
+def _check_strict(message: SipRequest | SipResponse, data: bytes) -> None:
+    """Every header value against its rule, then the value ranges and cross-header checks
+    that RFC 4475 §3.1.2 lists as errors."""
+    header_name = terminal_regex("HEADER_NAME")
+    header_value = terminal_regex("HEADER_VALUE")
+    for item in message.headers.fields:
+        if not header_name.fullmatch(item.name):
+            raise error_at(data, item.offset - 1, f"invalid header name {item.name!r}",
+                           rule=_HEADER_RULE, expected="a header name (token)")
+        key = item.key
+        if key in VALUE_RULES:
+            if item.value or key not in _EMPTY_OK:
+                message._values(key)
+        elif item.value and not header_value.fullmatch(item.value):
+            bad = _first_bad_octet(item.value)
+            raise error_at(data, item.offset + bad, f"invalid octet in {item.name} header",
+                           rule=_EXTENSION, expected="TEXT-UTF8char, UTF8-CONT or LWS")
+    for fault in semantic_faults(message):
+        raise error_at(data, fault[0], fault[1], rule=fault[2])
+
+
+_EMPTY_OK = frozenset(("accept", "accept-encoding", "accept-language", "allow", "supported",
+                       "organization", "subject"))
+
+
+def _first_bad_octet(value: str) -> int:
+    ok = terminal_regex("HEADER_VALUE")
+    for end in range(1, len(value) + 1):
+        if not ok.fullmatch(value[:end]) and not ok.fullmatch(value[:end].rstrip()):
+            # the longest good prefix ends just before ``end``
+            return end - 1
+    return 0
+
+
+_MAX_CSEQ = 2**31 - 1  # RFC 3261 §8.1.1.5
+_MAX_DELTA = 2**32 - 1  # RFC 3261 §20.19, §10.2.1.1
+
+
+def semantic_faults(message: SipRequest | SipResponse) -> list[tuple[int, str, str]]:
+    """Faults that the ABNF cannot see: (offset, message, rule). Headers must be valid."""
+    faults: list[tuple[int, str, str]] = []
+    headers = message.headers
+    for item in headers.fields_named("cseq"):
+        seq_text, _, method = item.value.partition(" ")
+        if int(seq_text) > _MAX_CSEQ:
+            faults.append((item.offset, f"CSeq number {seq_text} is not below 2**31 "
+                           "(RFC 3261 §8.1.1.5)", "CSeq (RFC 3261 §20.16)"))
+        if isinstance(message, SipRequest) and method.strip() != message.method:
+            faults.append((item.offset + len(seq_text) + 1,
+                           f"CSeq method {method.strip()} differs from the request method "
+                           f"{message.method} (RFC 3261 §8.1.1.5)", "CSeq (RFC 3261 §20.16)"))
+    for item in headers.fields_named("max-forwards"):
+        if int(item.value) > 255:
+            faults.append((item.offset, f"Max-Forwards {item.value} is above 255 "
+                           "(RFC 3261 §20.22)", "Max-Forwards (RFC 3261 §20.22)"))
+    for key, rule in (("expires", "Expires (RFC 3261 §20.19)"),
+                      ("min-expires", "Min-Expires (RFC 3261 §20.23)")):
+        for item in headers.fields_named(key):
+            if int(item.value) > _MAX_DELTA:
+                faults.append((item.offset, f"{item.name} {item.value} is above 2**32-1 "
+                               "(RFC 3261 §10.2.1.1)", rule))
+    if headers.fields_named("contact"):
+        for entry in message.contact:
+            if entry.expires is not None and entry.expires > _MAX_DELTA:
+                item = headers.fields_named("contact")[0]
+                faults.append((item.offset, f"Contact expires {entry.expires} is above "
+                               "2**32-1 (RFC 3261 §20.10)", "Contact (RFC 3261 §20.10)"))
+    if headers.fields_named("via"):
+        for via in message.via:
+            ttl = via.params.get("ttl")
+            if ttl is not None and int(ttl) > 255:
+                item = headers.fields_named("via")[0]
+                faults.append((item.offset, f"Via ttl {ttl} is above 255 (RFC 3261 §20.42)",
+                               "Via (RFC 3261 §20.42)"))
+    return faults
+
+
+def check_message(message: SipRequest | SipResponse) -> list[str]:
+    """Every fault strict mode would raise for, as defect strings (lenient ``.defects``)."""
+    found: list[str] = []
+    if isinstance(message, SipRequest):
+        line = f"{message.method} {message.uri} {message.version}\r\n"
+        try:
+            _request_line(line[:-2], line.encode("utf-8", "surrogateescape"), 0, strict=True,
+                          defects=[])
+        except SipParseError as exc:
+            found.append(f"Request-Line: {exc}")
+    for item in message.headers.fields:
+        rule = VALUE_RULES.get(header_key(item.name))
+        if rule is None or (not item.value and item.key in _EMPTY_OK):
+            continue
+        try:
+            _typed.validate_value(rule, item.value, data=message._raw, offset=item.offset,
+                                  header=item.name)
+        except SipParseError as exc:
+            found.append(str(exc))
+    if not found:
+        found.extend(f"{text} at line {position(message._raw, at)[0]}"
+                     for at, text, _rule in semantic_faults(message))
+    return found
