@@ -6,7 +6,7 @@ summary needs. It is not a parser and judges nothing; ``sipstatus.parse`` does t
   a line break, the same test tshark's heuristic SIP dissector makes (RFC 3261 §7.1, §7.2).
   ``SIP/2.0`` must be upper case, as tshark requires.
 - Framing on streams (:func:`message_length`): the head ends at the first empty line (CRLF CRLF;
-  a bare LF LF is accepted when no CRLF CRLF comes first); the body is ``Content-Length`` bytes
+  a bare LF LF when the message has no CRLF CRLF); the body is ``Content-Length`` bytes
   (long or compact form ``l``, any case, RFC 3261 §7.3.3, §20.14). Deviation: RFC 3261 §18.3
   makes Content-Length mandatory on streams; without a readable value the body is taken to be
   empty (what a stream peer must assume), and the message is flagged.
@@ -26,8 +26,15 @@ START_LINE = re.compile(
     rb"|([!%'*+\-.0-9A-Z_`a-z~]+) [^ \t\r\n]+ SIP/2\.0)\r?\n")
 _CONTENT_LENGTH = re.compile(rb"\n(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*\r?\n", re.I)
 
-_COMPACT = {b"i": b"call-id", b"l": b"content-length", b"v": b"via", b"f": b"from", b"t": b"to"}
-_WANTED = frozenset((b"call-id", b"cseq", b"via", b"from", b"to", b"content-length"))
+# Header fields read (long and compact names, RFC 3261 §7.3.3), found by one regex pass.
+_FIELDS = re.compile(
+    rb"\n(call-id|i|cseq|via|v|from|f|to|t|content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I)
+_FOLDED = re.compile(rb"\n[ \t]")
+_CANONICAL = {
+    b"call-id": b"i", b"i": b"i", b"cseq": b"cseq", b"via": b"v", b"v": b"v", b"from": b"f",
+    b"f": b"f", b"to": b"t", b"t": b"t", b"content-length": b"l", b"l": b"l",
+}
+_UNFOLD = re.compile(rb"[ \t]*\r?\n[ \t]+")  # RFC 3261 §7.3.1: a folded line is one line
 _BRANCH = re.compile(rb";[ \t]*branch[ \t]*=[ \t]*([^;, \t]+)", re.I)
 _TAG = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^;, \t>]+)", re.I)
 
@@ -35,10 +42,10 @@ _TAG = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^;, \t>]+)", re.I)
 def header_end(buf: bytes | bytearray, start: int = 0) -> int:
     """Index just past the empty line ending the head that starts at ``start``, or -1."""
     crlf = buf.find(b"\r\n\r\n", start)
-    lf = buf.find(b"\n\n", start, crlf if crlf >= 0 else len(buf))
-    if lf >= 0:
-        return lf + 2
-    return crlf + 4 if crlf >= 0 else -1
+    if crlf >= 0:
+        return crlf + 4
+    lf = buf.find(b"\n\n", start)  # bare LF line ends: tolerated, as most stacks do
+    return lf + 2 if lf >= 0 else -1
 
 
 def message_length(buf: bytes | bytearray, start: int, head_end: int) -> tuple[int, bool]:
@@ -61,15 +68,12 @@ class Head:
     call_id: str
     cseq_seq: int | None
     cseq_method: str
-    via_branch: str
-    from_tag: str
-    to_tag: str
     content_length: int | None
     problem: str  # what the scan could not read, or ""
-
-
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
+    via_branch: str = ""  # the top Via's branch parameter
+    from_tag: str = ""
+    to_tag: str = ""
+    has_to_tag: bool = False
 
 
 def _tag(value: bytes) -> str:
@@ -77,76 +81,81 @@ def _tag(value: bytes) -> str:
     # anywhere after the URI (URI parameters cannot be "tag" there: RFC 3261 §20.10).
     close = value.rfind(b">")
     match = _TAG.search(value, close + 1 if close >= 0 else 0)
-    return _text(match.group(1)) if match else ""
+    return match.group(1).decode("utf-8", "replace") if match else ""
 
 
-def scan_head(data: bytes) -> Head | None:
-    """Read the fields of the message in ``data``; ``None`` if it does not start like SIP."""
+def scan_head(data: bytes, full: bool = True) -> Head | None:
+    """Read the fields of the message in ``data``; ``None`` if it does not start like SIP.
+
+    ``full=False`` skips the Via branch and the From/To tags (a summary needs neither);
+    ``has_to_tag`` is filled either way.
+    """
     start = START_LINE.match(data)
     if start is None:
         return None
-    end = header_end(data)
-    head = data[start.end():end if end >= 0 else len(data)]
-    problems = [] if end >= 0 else ["no empty line after the header fields"]
+    line_end = start.end() - 1  # the head's first header line starts after this newline
+    end = header_end(data, max(line_end - 1, 0))
+    problem = "" if end >= 0 else "no empty line after the header fields"
+    stop = end if end >= 0 else len(data)
+    head = data
+    if _FOLDED.search(data, line_end, stop) is not None:  # rare: unfold, then scan
+        head = data[:line_end] + _UNFOLD.sub(b" ", data[line_end:stop])
+        stop = len(head)
     fields: dict[bytes, bytes] = {}
-    last = b""
-    for line in head.split(b"\n"):
-        if line[:1] in (b" ", b"\t"):  # folded continuation (RFC 3261 §7.3.1)
-            if last:
-                fields[last] += b" " + line.strip()
-            continue
-        name, colon, value = line.partition(b":")
-        if not colon:
-            if line.strip():
-                problems.append(f"header line without a colon: {_text(line.strip())[:40]!r}")
-            last = b""
-            continue
-        name = name.rstrip().lower()
-        name = _COMPACT.get(name, name)
-        if name in _WANTED and name not in fields:
-            fields[name] = value.strip()
-            last = name
-        else:
-            last = b""
+    canonical = _CANONICAL
+    for name, value in _FIELDS.findall(head, line_end, stop):
+        key = canonical.get(name) or canonical[name.lower()]
+        if key not in fields:  # the first one counts (the top Via)
+            fields[key] = value
     code_text, method = start.group(1), start.group(2)
     if method is not None:
-        kind, status, reason = "request", 0, ""
+        kind, status, reason, method_text = "request", 0, "", method.decode("ascii")
     else:
-        kind, status = "response", int(code_text)
-        line = start.group(0).rstrip(b"\r\n")
-        reason = _text(line[12:])
-    call_id = _text(fields.get(b"call-id", b""))
-    if not call_id:
-        problems.append("no Call-ID")
+        kind, status, method_text = "response", int(code_text), ""
+        reason = data[12:line_end].rstrip(b"\r").decode("utf-8", "replace")
+    call_id = fields.get(b"i", b"").strip()
     cseq_seq: int | None = None
     cseq_method = ""
     cseq = fields.get(b"cseq")
-    if cseq is None:
-        problems.append("no CSeq")
-    else:
-        number, _, cmethod = cseq.partition(b" ")
-        cseq_method = _text(cmethod.strip())
+    if cseq is not None:
+        number, _, cmethod = cseq.strip().partition(b" ")
+        cseq_method = cmethod.strip().decode("utf-8", "replace")
         if number.isdigit() and cseq_method:
             cseq_seq = int(number)
-        else:
-            problems.append(f"unreadable CSeq {_text(cseq)[:40]!r}")
-    via = fields.get(b"via", b"")
-    branch = _BRANCH.search(via.partition(b",")[0])
-    length_text = fields.get(b"content-length")
-    content_length = int(length_text) if length_text and length_text.isdigit() else None
-    if length_text is not None and content_length is None:
-        problems.append(f"unreadable Content-Length {_text(length_text)[:20]!r}")
-    return Head(
-        kind=kind,
-        method=_text(method) if method is not None else "",
-        status_code=status,
-        reason=reason,
-        call_id=call_id,
-        cseq_seq=cseq_seq,
-        cseq_method=cseq_method,
-        via_branch=_text(branch.group(1)) if branch else "",
-        from_tag=_tag(fields.get(b"from", b"")),
-        to_tag=_tag(fields.get(b"to", b"")),
-        content_length=content_length,
-        problem="; ".join(problems),
-    )
+    length_text = fields.get(b"l", b"").strip()
+    content_length = int(length_text) if length_text.isdigit() else None
+    if not call_id or cseq_seq is None or (length_text and content_length is None):
+        problem = _problems(call_id, cseq, length_text, content_length, problem)
+    to = fields.get(b"t", b"")
+    branch = from_tag = to_tag = ""
+    if full:
+        via = fields.get(b"v")
+        if via:
+            match = _BRANCH.search(via.partition(b",")[0])
+            if match:
+                branch = match.group(1).decode("utf-8", "replace")
+        from_tag = _tag(fields.get(b"f", b""))
+        to_tag = _tag(to)
+        has_to_tag = bool(to_tag)
+    else:
+        has_to_tag = b"tag" in to.lower()
+    return Head(kind, method_text, status, reason, call_id.decode("utf-8", "replace"), cseq_seq,
+                cseq_method, content_length, problem, branch, from_tag, to_tag, has_to_tag)
+
+
+def _utf8(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+def _problems(call_id: bytes, cseq: bytes | None, length_text: bytes,
+              content_length: int | None, first: str) -> str:
+    problems = [first] if first else []
+    if not call_id:
+        problems.append("no Call-ID")
+    if cseq is None:
+        problems.append("no CSeq")
+    elif not cseq.strip().partition(b" ")[0].isdigit() or not cseq.strip().partition(b" ")[2]:
+        problems.append(f"unreadable CSeq {_utf8(cseq.strip())[:40]!r}")
+    if length_text and content_length is None:
+        problems.append(f"unreadable Content-Length {_utf8(length_text)[:20]!r}")
+    return "; ".join(problems)

@@ -64,7 +64,7 @@ def network_offset(linktype: int, data: bytes) -> tuple[int, int]:
         if len(data) < 20:
             return 0, 0
         return _by_ethertype(data, (data[0] << 8) | data[1], 20)
-    if linktype == NULL or linktype == LOOP:
+    if linktype in (NULL, LOOP):
         if len(data) < 4:
             return 0, 0
         # NULL is in the capturing host's byte order; a family is < 256, so whichever end
@@ -77,6 +77,6 @@ def network_offset(linktype: int, data: bytes) -> tuple[int, int]:
         return 0, 0
     if linktype == RAW or linktype == 12 or linktype == 14:
         return _by_version(data, 0)
-    if linktype == IPV4 or linktype == IPV6:
+    if linktype in (IPV4, IPV6):
         return _by_version(data, 0)
     return 0, 0

@@ -26,7 +26,7 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from sipstatus.capture._errors import CaptureError
 
@@ -46,6 +46,10 @@ _PCAP_MAGIC = {
 }
 _SHB = b"\n\r\r\n"  # pcapng Section Header Block type, the same in both byte orders
 _GZIP = b"\x1f\x8b"
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class CaptureFile:
@@ -77,7 +81,7 @@ class CaptureFile:
             else:
                 yield from self._records(raw)
 
-    def _records(self, f: BinaryIO) -> Iterator[Record]:
+    def _records(self, f: _Readable) -> Iterator[Record]:
         reader = _Chunks(f, self.path)
         head = reader.peek(0, 4)
         if head is None:
@@ -97,7 +101,7 @@ class _Chunks:
 
     __slots__ = ("base", "buf", "eof", "f", "gzip_error", "path")
 
-    def __init__(self, f: BinaryIO, path: str) -> None:
+    def __init__(self, f: _Readable, path: str) -> None:
         self.f = f
         self.path = path
         self.buf = b""

@@ -1,0 +1,188 @@
+"""Calls: one per Call-ID whose dialog starts with an INVITE, with its outcome.
+
+The outcome follows the final response to the call's last initial INVITE (an INVITE without
+a To tag; a 401/407 challenge followed by a new INVITE is not an outcome), read through the
+code table (``sipstatus._codes.lookup``: class and advice of each code):
+
+==============  ===========================================================================
+answered        a 2xx (the call may since have ended with BYE: ``ended`` is then true)
+busy            486 Busy Here, 600 Busy Everywhere
+cancelled       the caller sent CANCEL, or 487 Request Terminated came back
+redirected      any 3xx
+no answer       408 Request Timeout, 480 Temporarily Unavailable; or no final response to
+                an INVITE ``TIMER_B`` seconds old when the capture ends
+rejected        other 4xx and 6xx (refused by the callee or the network: 403, 404, 488, 603,
+                an unanswered 401/407 challenge ...)
+failed          5xx (the server side failed)
+in progress     no final response yet
+==============  ===========================================================================
+
+These map onto Wireshark's VoIP Calls states (IN_CALL/COMPLETED, REJECTED, CANCELLED,
+CALL_SETUP) and sngrep's (IN CALL/COMPLETED, BUSY, REJECTED, CANCELLED, DIVERTED, CALL SETUP),
+with "busy", "no answer" and "failed" split out of "rejected".
+
+A call is released ``LINGER`` seconds after its last message once it has an outcome other than
+"answered", or after its BYE is answered; ``finished`` receives it then (or at the end of the
+capture), so memory holds only calls that are still going on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sipstatus._codes import Category, lookup
+from sipstatus.capture._head import Head
+from sipstatus.capture._transactions import LINGER_NS
+
+TIMER_B_NS = 32 * 1_000_000_000
+MAX_CALLS = 200_000
+
+OUTCOMES = ("answered", "busy", "cancelled", "redirected", "no answer", "rejected", "failed",
+            "in progress")
+
+
+@dataclass(slots=True)
+class Call:
+    """The state of one call (mutable while the call is alive)."""
+
+    call_id: str
+    frame: int
+    start_ns: int
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    transport: str
+    last_ns: int
+    messages: int = 0
+    invites: int = 0  # initial INVITE transactions (challenge rounds included)
+    invite_ns: int = 0  # start of the latest initial INVITE
+    progress_code: int = 0  # latest provisional response
+    indicative_ns: int | None = None  # first non-100 response (RFC 6076 SRD end point)
+    indicative_code: int = 0
+    final_code: int = 0
+    final_ns: int | None = None
+    answered_ns: int | None = None
+    cancelled: bool = False
+    bye_ns: int | None = None
+    bye_code: int = 0
+    bye_final_ns: int | None = None
+    end_ns: int = 0  # capture time when the outcome was judged
+
+    def outcome(self, now_ns: int | None = None) -> str:
+        if self.answered_ns is not None:
+            return "answered"
+        code = self.final_code
+        if code:
+            if code in (486, 600):
+                return "busy"
+            if code == 487 or self.cancelled:
+                return "cancelled"
+            if code in (408, 480):
+                return "no answer"
+            category = lookup(code).category
+            if category is Category.REDIRECTION:
+                return "redirected"
+            if category is Category.SERVER_FAILURE:
+                return "failed"
+            return "rejected"
+        if self.cancelled:
+            return "cancelled"
+        now = self.end_ns if now_ns is None else now_ns
+        if now - self.invite_ns >= TIMER_B_NS and self.progress_code == 0:
+            return "no answer"
+        return "in progress"
+
+    @property
+    def ended(self) -> bool:
+        """The call was answered and then released with a BYE that got a 2xx."""
+        return self.bye_final_ns is not None and 200 <= self.bye_code < 300
+
+    @property
+    def duration_ms(self) -> float | None:
+        """RFC 6076 SDT: from the 2xx to the INVITE until the BYE."""
+        if self.answered_ns is None or self.bye_ns is None:
+            return None
+        return (self.bye_ns - self.answered_ns) / 1e6
+
+    @property
+    def setup_ms(self) -> float | None:
+        """From the first INVITE to the final response (answer or failure)."""
+        if self.final_ns is None:
+            return None
+        return (self.final_ns - self.start_ns) / 1e6
+
+
+class Calls:
+    """Follow calls message by message; released calls go to ``on_finish``."""
+
+    def __init__(self, on_finish: Callable[[Call], None]) -> None:
+        self.on_finish = on_finish
+        self._calls: dict[str, Call] = {}
+        self._next_sweep = 0
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def observe(self, head: Head, now_ns: int, frame: int, src: str, sport: int, dst: str,
+                dport: int, transport: str, retransmission: bool) -> None:
+        if now_ns >= self._next_sweep:
+            self._sweep(now_ns)
+        call = self._calls.get(head.call_id)
+        if call is None:
+            if head.method != "INVITE" or head.has_to_tag:
+                return  # not the start of a call (or the capture began mid-call)
+            if len(self._calls) >= MAX_CALLS:
+                self._finish(next(iter(self._calls)), now_ns)
+            call = self._calls[head.call_id] = Call(
+                head.call_id, frame, now_ns, src, sport, dst, dport, transport, now_ns)
+        call.messages += 1
+        call.last_ns = now_ns
+        if retransmission:
+            return
+        method = head.method
+        if method:
+            if method == "INVITE" and not head.has_to_tag:
+                call.invites += 1
+                call.invite_ns = now_ns
+                call.final_code, call.final_ns = 0, None
+            elif method == "CANCEL" and call.final_code == 0:
+                call.cancelled = True
+            elif method == "BYE" and call.bye_ns is None:
+                call.bye_ns = now_ns
+            return
+        code = head.status_code
+        if head.cseq_method == "INVITE":
+            if code > 100 and call.indicative_ns is None and code not in (401, 407):
+                call.indicative_ns, call.indicative_code = now_ns, code
+            if code < 200:
+                call.progress_code = code
+            elif call.final_code == 0 and call.answered_ns is None:
+                call.final_code, call.final_ns = code, now_ns
+                if code < 300:
+                    call.answered_ns = now_ns
+        elif head.cseq_method == "BYE" and code >= 200 and call.bye_final_ns is None:
+            call.bye_code, call.bye_final_ns = code, now_ns
+
+    def _done(self, call: Call, now_ns: int) -> bool:
+        if now_ns - call.last_ns < LINGER_NS:
+            return False
+        if call.answered_ns is not None:
+            return call.bye_final_ns is not None
+        return call.final_code not in (0, 401, 407) or call.cancelled
+
+    def _finish(self, call_id: str, now_ns: int) -> None:
+        call = self._calls.pop(call_id)
+        call.end_ns = now_ns
+        self.on_finish(call)
+
+    def _sweep(self, now_ns: int) -> None:
+        for call_id in [cid for cid, call in self._calls.items() if self._done(call, now_ns)]:
+            self._finish(call_id, now_ns)
+        self._next_sweep = now_ns + LINGER_NS // 4
+
+    def flush(self, now_ns: int) -> None:
+        """Release every call (at the end of the capture, whose last time is ``now_ns``)."""
+        for call_id in list(self._calls):
+            self._finish(call_id, now_ns)
