@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sipstatus import _typed
-from sipstatus._headers import HeaderField, Headers
+from sipstatus._errors import SipParseError
+from sipstatus._headers import Headers
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -137,31 +138,20 @@ class _Message:
     body: bytes
     _defects: tuple[str, ...]
     _raw: bytes
+    _wire_head: bytes | None
     _cache: dict[str, Any]
 
     # -- plumbing -------------------------------------------------------------------------
-
-    def _values(self, key: str) -> tuple[HeaderField, ...]:
-        """The fields called ``key``, each checked against its grammar rule."""
-        cached = self._cache.get("fields:" + key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        fields = self.headers.fields_named(key)
-        rule = VALUE_RULES[key]
-        for item in fields:
-            if not item.value and key in EMPTY_ALLOWED:
-                continue
-            _typed.validate_value(rule, item.value, data=self._raw, offset=item.offset,
-                                  header=item.name)
-        self._cache["fields:" + key] = fields
-        return fields
 
     def _one(self, key: str, extract: Callable[[str], T]) -> T | None:
         slot = "one:" + key
         if slot in self._cache:
             return self._cache[slot]  # type: ignore[no-any-return]
-        fields = self._values(key)
-        result = extract(fields[0].value) if fields else None
+        values = self.headers.values(key)
+        try:
+            result = extract(values[0]) if values else None
+        except (ValueError, IndexError):
+            raise self._unreadable(key) from None
         self._cache[slot] = result
         return result
 
@@ -170,11 +160,28 @@ class _Message:
         if slot in self._cache:
             return self._cache[slot]  # type: ignore[no-any-return]
         result: tuple[T, ...] = ()
-        for item in self._values(key):
-            if item.value:
-                result += extract(item.value)
+        try:
+            for value in self.headers.values(key):
+                if value:
+                    result += extract(value)
+        except (ValueError, IndexError):
+            raise self._unreadable(key) from None
         self._cache[slot] = result
         return result
+
+    def _unreadable(self, key: str) -> SipParseError:
+        """The error for a header value that lenient reading could not make sense of: the
+        grammar says exactly where it goes wrong."""
+        rule = VALUE_RULES[key]
+        for item in self.headers.fields_named(key):
+            try:
+                _typed.validate_value(rule, item.value, data=self._raw, offset=item.offset,
+                                      header=item.name)
+            except SipParseError as exc:
+                return exc
+        item = self.headers.fields_named(key)[0]
+        return SipParseError(f"could not read the {item.name} header {item.value!r}",
+                             offset=item.offset, rule=item.name)
 
     # -- RFC 3261 §20 -----------------------------------------------------------------------
 
@@ -382,19 +389,18 @@ class _Message:
         return cached  # type: ignore[no-any-return]
 
     def validate(self) -> None:
-        """Check every typed header against the grammar (what ``strict=True`` does)."""
-        for item in self.headers.fields:
-            rule = VALUE_RULES.get(item.key)
-            if rule is not None:
-                self._values(item.key)
+        """Raise SipParseError for the first fault that ``strict=True`` would reject."""
+        from sipstatus._parse import check_strict
+
+        check_strict(self)  # type: ignore[arg-type]
 
 
-def _head_bytes(start: bytes, headers: Headers) -> bytes:
-    lines = [start]
-    for item in headers.fields:
-        lines.append(item.raw + b"\r\n")
-    lines.append(b"\r\n")
-    return b"".join(lines)
+def _write(start: bytes, message: _Message, wire_head: bytes | None) -> bytes:
+    """The message as bytes: header lines exactly as received when they were well framed,
+    otherwise rewritten as ``Name: value`` lines."""
+    if wire_head is not None:
+        return start + wire_head + message.body
+    return start + bytes(message.headers) + b"\r\n" + message.body
 
 
 @dataclass(frozen=True, slots=True, eq=True)
@@ -408,6 +414,7 @@ class SipResponse(_Message):
     body: bytes = b""
     _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _raw: bytes = field(default=b"", compare=False, repr=False)
+    _wire_head: bytes | None = field(default=None, compare=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -415,7 +422,7 @@ class SipResponse(_Message):
         return StatusLine(self.version, self.status_code, self.reason)
 
     def __bytes__(self) -> bytes:
-        return _head_bytes(bytes(self.status_line), self.headers) + self.body
+        return _write(bytes(self.status_line), self, self._wire_head)
 
 
 @dataclass(frozen=True, slots=True, eq=True)
@@ -429,6 +436,7 @@ class SipRequest(_Message):
     body: bytes = b""
     _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _raw: bytes = field(default=b"", compare=False, repr=False)
+    _wire_head: bytes | None = field(default=None, compare=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -445,4 +453,4 @@ class SipRequest(_Message):
         return cached  # type: ignore[no-any-return]
 
     def __bytes__(self) -> bytes:
-        return _head_bytes(bytes(self.request_line), self.headers) + self.body
+        return _write(bytes(self.request_line), self, self._wire_head)

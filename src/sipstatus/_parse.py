@@ -24,7 +24,7 @@ from sipstatus import _typed
 from sipstatus._errors import SipParseError, error_at, position
 from sipstatus._fastpath import rule_regex, terminal_regex
 from sipstatus._grammar import parser
-from sipstatus._headers import HeaderField, Headers, header_key
+from sipstatus._headers import Headers, header_key
 from sipstatus._message import VALUE_RULES, SipRequest, SipResponse, StatusLine
 
 
@@ -127,86 +127,124 @@ def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
 
 def _parse_one(data: bytes, *, strict: bool, limits: Limits,
                stream: bool) -> tuple[SipRequest | SipResponse, bytes]:
-    defects: list[str] = []
     # RFC 3261 §7.5: CRLFs before the start line (keep-alives) are ignored.
     skip = 0
     while data.startswith(b"\r\n", skip):
         skip += 2
-    if not strict:
-        while data[skip:skip + 1] in (b"\n", b" ", b"\t") and skip < len(data):
-            skip += 1
-            if "white space before the start line" not in defects:
-                defects.append("white space before the start line")
     if limits.max_message_size is not None and len(data) - skip > limits.max_message_size:
         raise error_at(data, skip + limits.max_message_size,
                        f"message larger than the limit of {limits.max_message_size} octets",
                        rule=_FRAME_RULE)
     text = data.decode("latin-1")
+    defects: list[str] = []
 
-    # -- the header section ends at the first empty line ----------------------------------
     end = text.find("\r\n\r\n", skip)
-    newline = "\r\n"
-    if end < 0 or (not strict and "\n\n" in text[skip:end] ):
-        lf_end = text.find("\n\n", skip)
-        if not strict and lf_end >= 0 and (end < 0 or lf_end < end):
-            defects.append("bare LF line endings")
-            newline = "\n"
-            end = lf_end
-            body_start = lf_end + 2
-        elif end < 0:
-            if strict or not text.strip():
-                where = len(data)
-                raise error_at(data, where,
-                               "expected an empty line (CRLF) ending the header section",
-                               rule=_FRAME_RULE, expected="CRLF")
-            defects.append("no empty line after the header section")
-            end = len(text.rstrip("\r\n"))
-            body_start = len(text)
-        else:
-            body_start = end + 4
-    else:
+    head = text[skip:end] if end >= 0 else ""
+    if (end >= 0 and head.count("\n") == head.count("\r") == head.count("\r\n")
+            and "\n " not in head and "\n\t" not in head):
+        # The common case: CRLF line ends, no folding, nothing stray.
+        line_end = head.find("\r\n")
+        start = head if line_end < 0 else head[:line_end]
+        headers = Headers(head[len(start):], skip + len(start))
         body_start = end + 4
+        wire_head: bytes | None = data[skip + len(start) + 2:end + 4] if line_end >= 0 else b"\r\n"
+        line_count = head.count("\n")
+        if limits.max_line_length is not None and len(head) > limits.max_line_length:
+            _check_line_length(head.split("\r\n"), data, skip, 2, limits.max_line_length)
+    else:
+        start, headers, body_start, line_count = _frame_slowly(
+            text, data, skip, end, strict, limits, defects)
+        wire_head = None
+    if limits.max_headers is not None and line_count > limits.max_headers:
+        raise error_at(data, skip, f"more than {limits.max_headers} header lines",
+                       rule=_FRAME_RULE)
+
+    body, rest = _frame_body(data, headers, body_start, strict, stream, defects)
+
+    if start[:4].upper() == "SIP/":
+        version, code, reason = _status_line(start, data, skip, strict=strict, defects=defects)
+        message: SipRequest | SipResponse = SipResponse(
+            version, code, reason, headers, body, tuple(defects), data, wire_head)
+    else:
+        method, uri, version = _request_line(start, data, skip, strict=strict, defects=defects)
+        message = SipRequest(method, uri, version, headers, body, tuple(defects), data,
+                             wire_head)
+    if strict:
+        _check_strict(message, data)
+    return message, rest
+
+
+def _check_line_length(lines: list[str], data: bytes, skip: int, newline: int,
+                       limit: int) -> None:
+    offset = skip
+    for line in lines:
+        if len(line) > limit:
+            raise error_at(data, offset + limit,
+                           f"line longer than the limit of {limit} octets", rule=_FRAME_RULE)
+        offset += len(line) + newline
+
+
+def _frame_slowly(text: str, data: bytes, skip: int, end: int, strict: bool, limits: Limits,
+                  defects: list[str]) -> tuple[str, Headers, int, int]:
+    """Frame a header section with folding, or (lenient only) bare LFs, stray CRs, or no
+    empty line at the end. Returns start line, headers, body offset, header line count."""
+    newline = "\r\n"
+    body_start = end + 4 if end >= 0 else -1
+    lf_end = text.find("\n\n", skip)
+    if not strict and lf_end >= 0 and (end < 0 or lf_end < end):
+        defects.append("bare LF line endings")
+        newline, end, body_start = "\n", lf_end, lf_end + 2
+    if end < 0:
+        if strict or not text[skip:].strip():
+            raise error_at(data, len(data),
+                           "expected an empty line (CRLF) ending the header section",
+                           rule=_FRAME_RULE, expected="CRLF")
+        defects.append("no empty line after the header section")
+        end = len(text.rstrip("\r\n"))
+        body_start = len(text)
     head = text[skip:end]
     if newline == "\n":
         head = head.replace("\r\n", "\n")
     lines = head.split(newline)
     if limits.max_line_length is not None and len(head) > limits.max_line_length:
-        offset = skip
-        for line in lines:
-            if len(line) > limits.max_line_length:
-                raise error_at(data, offset + limits.max_line_length,
-                               f"line longer than the limit of {limits.max_line_length} "
-                               "octets", rule=_FRAME_RULE)
-            offset += len(line) + len(newline)
-    if limits.max_headers is not None and len(lines) - 1 > limits.max_headers:
-        raise error_at(data, skip, f"more than {limits.max_headers} header lines",
-                       rule=_FRAME_RULE)
-
-    # -- start line -----------------------------------------------------------------------
+        _check_line_length(lines, data, skip, len(newline), limits.max_line_length)
     start = lines[0]
+    offset = skip
     if "\r" in start or "\n" in start:
-        start = _stray(start, data, skip, strict, defects)
-    is_response = start[:4].upper() == "SIP/"
-
-    # -- header fields --------------------------------------------------------------------
-    fields = _header_fields(lines, data, skip, newline, strict, defects)
-    headers = Headers(fields)
-
-    # -- body -----------------------------------------------------------------------------
-    body, rest = _frame_body(data, headers, body_start, strict, stream, defects)
-
-    if is_response:
-        version, code, reason = _status_line(start, data, skip, strict=strict, defects=defects)
-        message: SipRequest | SipResponse = SipResponse(
-            version=version, status_code=code, reason=reason, headers=headers, body=body,
-            _defects=tuple(defects), _raw=data)
-    else:
-        method, uri, version = _request_line(start, data, skip, strict=strict, defects=defects)
-        message = SipRequest(method=method, uri=uri, version=version, headers=headers, body=body,
-                             _defects=tuple(defects), _raw=data)
-    if strict:
-        _check_strict(message, data)
-    return message, rest
+        start = _stray(start, data, offset, strict, defects)
+    offset += len(lines[0]) + len(newline)
+    parts: list[str] = []
+    folds: list[tuple[int, int]] = []
+    length = 0  # length of the normalised text so far
+    for line in lines[1:]:
+        line_offset = offset
+        offset += len(line) + len(newline)
+        if "\r" in line or "\n" in line:
+            line = _stray(line, data, line_offset, strict, defects)
+        if line[:1] in (" ", "\t"):
+            # RFC 3261 §7.3.1: a continuation line; the fold becomes one SP.
+            if not parts:
+                if strict:
+                    raise error_at(data, line_offset, "continuation line before any header",
+                                   rule=_HEADER_RULE, expected="a header name")
+                defects.append(f"continuation line before any header: {line.strip()!r}")
+                continue
+            piece = line.lstrip(" \t")
+            if not piece:
+                continue
+            previous = parts[-1].rstrip(" \t")
+            length -= len(parts[-1]) - len(previous)
+            parts[-1] = previous + " "
+            length += 1
+            folds.append((length, line_offset + len(line) - len(piece) - length))
+            parts.append(piece)
+            length += len(piece)
+        else:
+            folds.append((length, line_offset - 2 - length))
+            parts.append("\r\n" + line)
+            length += 2 + len(line)
+    headers = Headers("".join(parts), 0, tuple(folds))
+    return start, headers, body_start, len(lines) - 1
 
 
 def _stray(line: str, data: bytes, offset: int, strict: bool, defects: list[str]) -> str:
@@ -219,57 +257,13 @@ def _stray(line: str, data: bytes, offset: int, strict: bool, defects: list[str]
     return line.replace("\r", "").replace("\n", "")
 
 
-def _header_fields(lines: list[str], data: bytes, skip: int, newline: str, strict: bool,
-                   defects: list[str]) -> tuple[HeaderField, ...]:
-    fields: list[HeaderField] = []
-    # Each entry: [name, value pieces, raw start offset, raw end offset, value offset]
-    offset = skip + len(lines[0]) + len(newline)
-    current: list[object] | None = None
-    pending: list[list[object]] = []
-    for line in lines[1:]:
-        line_offset = offset
-        offset += len(line) + len(newline)
-        if "\r" in line or "\n" in line:
-            line = _stray(line, data, line_offset, strict, defects)
-        if line[:1] in (" ", "\t"):
-            # A continuation line: RFC 3261 §7.3.1 folding.
-            if current is None:
-                if strict:
-                    raise error_at(data, line_offset, "continuation line before any header",
-                                   rule=_HEADER_RULE, expected="a header name")
-                defects.append(f"continuation line before any header: {line.strip()!r}")
-                continue
-            current[1].append(line.strip())  # type: ignore[attr-defined]
-            current[3] = offset - len(newline)
-            continue
-        name, colon, value = line.partition(":")
-        if not colon or not name.strip() or any(c in name.rstrip(" \t") for c in " \t"):
-            if strict:
-                raise error_at(data, line_offset + len(name) if not colon else line_offset,
-                               "expected HCOLON after the header name" if not colon
-                               else "expected a header name", rule=_HEADER_RULE,
-                               expected='":"' if not colon else "a header name")
-            defects.append(f"not a header field, kept out: {_typed.people_text(line)!r}")
-            current = None
-            continue
-        # HCOLON allows SP/HTAB before the ":" (RFC 3261 §25.1).
-        stripped = value.lstrip(" \t")
-        value_offset = line_offset + len(name) + 1 + (len(value) - len(stripped))
-        current = [name.rstrip(" \t"), [stripped.rstrip(" \t")], line_offset,
-                   line_offset + len(line), value_offset]
-        pending.append(current)
-    for name, pieces, raw_start, raw_end, value_offset in pending:
-        parts = [p for p in pieces if p]  # type: ignore[attr-defined]
-        value = " ".join(parts)
-        raw = data[raw_start:raw_end]  # type: ignore[misc]
-        if newline == "\n" or b"\r" in raw.replace(b"\r\n", b""):
-            raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"").replace(b"\n", b"\r\n")
-        fields.append(HeaderField(name, value, raw, value_offset))  # type: ignore[arg-type]
-    return tuple(fields)
-
-
 def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, stream: bool,
                 defects: list[str]) -> tuple[bytes, bytes]:
+    found = headers.values("content-length")
+    if len(found) == 1 and found[0].isdigit() and found[0].isascii():
+        length = int(found[0])
+        if body_start + length == len(data):
+            return data[body_start:], b""  # the common case
     lengths = headers.fields_named("content-length")
     available = len(data) - body_start
     if not lengths:
@@ -317,8 +311,16 @@ def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, st
     return data[body_start:body_start + length], rest
 
 
+_STATUS = re.compile(r"(SIP/2\.0) ([1-6][0-9][0-9]) (.*)", re.S)
+
+
 def _status_line(line: str, data: bytes, offset: int, *, strict: bool,
                  defects: list[str]) -> tuple[str, int, str]:
+    match = _STATUS.fullmatch(line)
+    if match is not None and (not strict or rule_regex("status_line").fullmatch(line + "\r\n")):
+        reason = match.group(3)
+        return "SIP/2.0", int(match.group(2)), reason if reason.isascii() else (
+            _typed.people_text(reason))
     if strict:
         text = line + "\r\n"
         if not rule_regex("status_line").fullmatch(text):
@@ -394,8 +396,16 @@ _EXTENSION = "extension-header (RFC 3261 §25.1)"
 
 
 def _check_strict(message: SipRequest | SipResponse, data: bytes) -> None:
-    """Every header value against its rule, then the value ranges and cross-header checks
-    that RFC 4475 §3.1.2 lists as errors."""
+    check_strict(message)
+
+
+def check_strict(message: SipRequest | SipResponse) -> None:
+    """Every header line and value against the grammar, then the value ranges and
+    cross-header checks that RFC 4475 §3.1.2 lists as errors; raise at the first fault."""
+    data = message._raw
+    for offset, line in _stray_lines(message.headers):
+        raise error_at(data, offset, f"expected a header field, got {line!r}",
+                       rule=_HEADER_RULE, expected='header-name HCOLON header-value')
     header_name = terminal_regex("HEADER_NAME")
     header_value = terminal_regex("HEADER_VALUE")
     for item in message.headers.fields:
@@ -403,15 +413,35 @@ def _check_strict(message: SipRequest | SipResponse, data: bytes) -> None:
             raise error_at(data, item.offset - 1, f"invalid header name {item.name!r}",
                            rule=_HEADER_RULE, expected="a header name (token)")
         key = item.key
-        if key in VALUE_RULES:
+        rule = VALUE_RULES.get(key)
+        if rule is not None:
             if item.value or key not in _EMPTY_OK:
-                message._values(key)
+                _typed.validate_value(rule, item.value, data=data, offset=item.offset,
+                                      header=item.name)
         elif item.value and not header_value.fullmatch(item.value):
             bad = _first_bad_octet(item.value)
             raise error_at(data, item.offset + bad, f"invalid octet in {item.name} header",
                            rule=_EXTENSION, expected="TEXT-UTF8char, UTF8-CONT or LWS")
-    for fault in semantic_faults(message):
-        raise error_at(data, fault[0], fault[1], rule=fault[2])
+    for at, text, rule_name in semantic_faults(message):
+        raise error_at(data, at, text, rule=rule_name)
+
+
+def _stray_lines(headers: Headers) -> list[tuple[int, str]]:
+    """Lines of the header section that are not ``name: value`` fields."""
+    text = headers._text
+    if text.count("\n") == len(headers.fields):
+        return []
+    named = {item.offset for item in headers.fields}
+    found = []
+    position = 0
+    for line in text.split("\r\n")[1:]:
+        position += 2
+        colon = line.find(":")
+        value_at = position + colon + 1 + (len(line) - colon - 1 - len(line[colon + 1:].lstrip(" \t")))
+        if colon < 0 or headers._offset(value_at) not in named:
+            found.append((headers._offset(position), _typed.people_text(line)))
+        position += len(line)
+    return found
 
 
 _EMPTY_OK = frozenset(("accept", "accept-encoding", "accept-language", "allow", "supported",
@@ -434,45 +464,50 @@ _MAX_DELTA = 2**32 - 1  # RFC 3261 §20.19, §10.2.1.1
 def semantic_faults(message: SipRequest | SipResponse) -> list[tuple[int, str, str]]:
     """Faults that the ABNF cannot see: (offset, message, rule). Headers must be valid."""
     faults: list[tuple[int, str, str]] = []
-    headers = message.headers
-    for item in headers.fields_named("cseq"):
-        seq_text, _, method = item.value.partition(" ")
-        if int(seq_text) > _MAX_CSEQ:
-            faults.append((item.offset, f"CSeq number {seq_text} is not below 2**31 "
-                           "(RFC 3261 §8.1.1.5)", "CSeq (RFC 3261 §20.16)"))
-        if isinstance(message, SipRequest) and method.strip() != message.method:
-            faults.append((item.offset + len(seq_text) + 1,
-                           f"CSeq method {method.strip()} differs from the request method "
-                           f"{message.method} (RFC 3261 §8.1.1.5)", "CSeq (RFC 3261 §20.16)"))
-    for item in headers.fields_named("max-forwards"):
-        if int(item.value) > 255:
-            faults.append((item.offset, f"Max-Forwards {item.value} is above 255 "
-                           "(RFC 3261 §20.22)", "Max-Forwards (RFC 3261 §20.22)"))
-    for key, rule in (("expires", "Expires (RFC 3261 §20.19)"),
-                      ("min-expires", "Min-Expires (RFC 3261 §20.23)")):
-        for item in headers.fields_named(key):
-            if int(item.value) > _MAX_DELTA:
-                faults.append((item.offset, f"{item.name} {item.value} is above 2**32-1 "
-                               "(RFC 3261 §10.2.1.1)", rule))
-    if headers.fields_named("contact"):
-        for entry in message.contact:
-            if entry.expires is not None and entry.expires > _MAX_DELTA:
-                item = headers.fields_named("contact")[0]
-                faults.append((item.offset, f"Contact expires {entry.expires} is above "
-                               "2**32-1 (RFC 3261 §20.10)", "Contact (RFC 3261 §20.10)"))
-    if headers.fields_named("via"):
-        for via in message.via:
-            ttl = via.params.get("ttl")
-            if ttl is not None and int(ttl) > 255:
-                item = headers.fields_named("via")[0]
-                faults.append((item.offset, f"Via ttl {ttl} is above 255 (RFC 3261 §20.42)",
-                               "Via (RFC 3261 §20.42)"))
+    for item in message.headers.fields:
+        key = item.key
+        if key not in _RANGE_CHECKED:
+            continue
+        value = item.value
+        if key == "cseq":
+            seq_text, _, method = value.partition(" ")
+            if int(seq_text) > _MAX_CSEQ:
+                faults.append((item.offset, f"CSeq number {seq_text} is not below 2**31 "
+                               "(RFC 3261 §8.1.1.5)", "CSeq (RFC 3261 §20.16)"))
+            if isinstance(message, SipRequest) and method.strip() != message.method:
+                faults.append((item.offset + len(seq_text) + 1,
+                               f"CSeq method {method.strip()} differs from the request method "
+                               f"{message.method} (RFC 3261 §8.1.1.5)",
+                               "CSeq (RFC 3261 §20.16)"))
+        elif key == "max-forwards":
+            if int(value) > 255:
+                faults.append((item.offset, f"Max-Forwards {value} is above 255 "
+                               "(RFC 3261 §20.22)", "Max-Forwards (RFC 3261 §20.22)"))
+        elif key in ("expires", "min-expires"):
+            if int(value) > _MAX_DELTA:
+                faults.append((item.offset, f"{item.name} {value} is above 2**32-1 "
+                               "(RFC 3261 §10.2.1.1)", f"{item.name} (RFC 3261 §20.19)"))
+        elif key == "contact" and "expires" in value.lower():
+            for entry in _typed.contact_list(value):
+                if entry.expires is not None and entry.expires > _MAX_DELTA:
+                    faults.append((item.offset, f"Contact expires {entry.expires} is above "
+                                   "2**32-1 (RFC 3261 §20.10)", "Contact (RFC 3261 §20.10)"))
+        elif key == "via" and "ttl" in value.lower():
+            for via in _typed.via_list(value):
+                ttl = via.params.get("ttl")
+                if ttl is not None and int(ttl) > 255:
+                    faults.append((item.offset, f"Via ttl {ttl} is above 255 (RFC 3261 "
+                                   "§20.42)", "Via (RFC 3261 §20.42)"))
     return faults
+
+
+_RANGE_CHECKED = frozenset(("cseq", "max-forwards", "expires", "min-expires", "contact", "via"))
 
 
 def check_message(message: SipRequest | SipResponse) -> list[str]:
     """Every fault strict mode would raise for, as defect strings (lenient ``.defects``)."""
-    found: list[str] = []
+    found: list[str] = [f"not a header field, kept out: {line!r}"
+                        for _, line in _stray_lines(message.headers)]
     if isinstance(message, SipRequest):
         line = f"{message.method} {message.uri} {message.version}\r\n"
         try:

@@ -194,15 +194,6 @@ def split_params(text: str) -> tuple[str, Params]:
     return head, Params(tuple(pairs))
 
 
-def _after(text: str, start: int) -> tuple[str, Params]:
-    """Parameters that follow position ``start`` of ``text`` (which holds ``;...``)."""
-    rest = text[start:].strip()
-    if not rest:
-        return "", EMPTY_PARAMS
-    _, params = split_params(rest)
-    return "", params
-
-
 # URIs ------------------------------------------------------------------------------------
 
 _SIP_SCHEME = re.compile(r"sips?:", re.I)
@@ -299,65 +290,50 @@ def _quoted_end(text: str, start: int) -> int:
         index += 1
 
 
+def split_name_addr(text: str) -> tuple[str | None, Uri, Params]:
+    """(display name, URI, parameters) of a name-addr or addr-spec with parameters."""
+    if text == "*":
+        return None, Uri(text="*", scheme=""), EMPTY_PARAMS
+    display, uri, rest = _name_addr_parts(text.strip())
+    params = split_params(rest)[1] if rest.strip() else EMPTY_PARAMS
+    return display, uri, params
+
+
 def name_addr(value: str) -> NameAddr:
-    display, uri, rest = _name_addr_parts(value.strip())
-    _, params = _after(rest, 0)
-    return NameAddr(text=people_text(value), uri=uri, display_name=display, params=params)
+    return NameAddr(people_text(value.strip()), None)
 
 
 def name_addr_list(value: str) -> tuple[NameAddr, ...]:
-    return tuple(name_addr(item) for item in split_list(value))
+    return tuple(NameAddr(people_text(item)) for item in split_list(value))
 
 
 def contact_list(value: str) -> tuple[ContactEntry, ...]:
     if value.strip() == "*":
-        star = Uri(text="*", scheme="")
-        return (ContactEntry(text="*", uri=star, is_wildcard=True),)
-    entries = []
-    for item in split_list(value):
-        display, uri, rest = _name_addr_parts(item)
-        _, params = _after(rest, 0)
-        q = params.get("q")
-        expires = params.get("expires")
-        entries.append(
-            ContactEntry(
-                text=people_text(item),
-                uri=uri,
-                display_name=display,
-                params=params,
-                q=float(q) if q is not None else None,
-                expires=int(expires) if expires is not None else None,
-            )
-        )
-    return tuple(entries)
+        return (ContactEntry("*"),)
+    return tuple(ContactEntry(people_text(item)) for item in split_list(value))
 
 
-# Via --------------------------------------------------------------------------------------
+_SENT_PROTOCOL = re.compile(r"\s*([^/\s]+)\s*/\s*([^/\s]+)\s*/\s*([^\s;]+)\s+([^;]*)(.*)", re.S)
 
-_SENT_PROTOCOL = re.compile(r"\s*([^/\s]+)\s*/\s*([^/\s]+)\s*/\s*(\S+?)\s+(.*)", re.S)
+
+def split_via(text: str) -> tuple[str, str, str, str, int | None, Params]:
+    """(protocol, version, transport, host, port, params) of one Via value."""
+    match = _SENT_PROTOCOL.fullmatch(text)
+    if match is None:
+        raise SipParseError(f"cannot read the Via value {text!r}", rule="Via (RFC 3261 §20.42)",
+                            expected="sent-protocol LWS sent-by")
+    protocol, version, transport, sent_by, rest = match.groups()
+    try:
+        host, port = _split_hostport(sent_by)
+    except ValueError:
+        raise SipParseError(f"cannot read the Via sent-by {sent_by!r}",
+                            rule="Via (RFC 3261 §20.42)", expected="host [ COLON port ]") from None
+    params = split_params(rest)[1] if rest.strip() else EMPTY_PARAMS
+    return protocol, version, transport.upper(), host, port, params
 
 
 def via_list(value: str) -> tuple[Via, ...]:
-    result = []
-    for item in split_list(value):
-        match = _SENT_PROTOCOL.fullmatch(item)
-        if match is None:  # pragma: no cover - the grammar accepted the value
-            raise SipParseError(f"invalid Via value {item!r}", rule="Via (RFC 3261 §20.42)")
-        protocol, version, transport, rest = match.groups()
-        sent_by, params = split_params(rest)
-        host, port = _split_hostport(sent_by)
-        result.append(
-            Via(
-                text=item,
-                protocol=protocol,
-                version=version,
-                transport=transport.upper(),
-                host=host,
-                port=port,
-                params=params,
-            )
-        )
-    return tuple(result)
+    return tuple(Via(item) for item in split_list(value))
 
 
 # Numbers and simple values ------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class Params(Mapping[str, "str | None"]):
@@ -82,51 +83,136 @@ class Uri:
         return self.text
 
 
-@dataclass(frozen=True, slots=True)
-class NameAddr:
-    """From, To, Route, Record-Route, Reply-To, P-Asserted-Identity ... (RFC 3261 §20.20)."""
+class _LazyValue:
+    """A header value kept as its text and split into parts on first use.
+
+    Reading a Contact or Via list only to count it, or to take one parameter of the first
+    entry, is what most programs do; parsing every entry up front would cost more than the
+    rest of the message. Instances are immutable; ``str()`` gives the text as written.
+    """
+
+    __slots__ = ("text", "_parts")
 
     text: str
-    uri: Uri
-    display_name: str | None = None
-    params: Params = EMPTY_PARAMS
+    _parts: tuple[Any, ...] | None
+
+    def __init__(self, text: str, parts: tuple[Any, ...] | None = None) -> None:
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "_parts", parts)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _split(self) -> tuple[Any, ...]:
+        raise NotImplementedError  # pragma: no cover
+
+    @property
+    def parts(self) -> tuple[Any, ...]:
+        parts = self._parts
+        if parts is None:
+            parts = self._split()
+            object.__setattr__(self, "_parts", parts)
+        return parts
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return self.text == other.text  # type: ignore[attr-defined, no-any-return]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.text))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.text!r})"
+
+
+class NameAddr(_LazyValue):
+    """From, To, Route, Record-Route, Reply-To, Refer-To ... (RFC 3261 §20.20):
+    ``display_name``, ``uri``, ``params`` (with ``tag``)."""
+
+    __slots__ = ()
+
+    def _split(self) -> tuple[Any, ...]:
+        from sipstatus._typed import split_name_addr
+
+        return split_name_addr(self.text)
+
+    @property
+    def display_name(self) -> str | None:
+        return self.parts[0]  # type: ignore[no-any-return]
+
+    @property
+    def uri(self) -> Uri:
+        return self.parts[1]  # type: ignore[no-any-return]
+
+    @property
+    def params(self) -> Params:
+        return self.parts[2]  # type: ignore[no-any-return]
 
     @property
     def tag(self) -> str | None:
         return self.params.get("tag")
 
-    def __str__(self) -> str:
-        return self.text
+
+class ContactEntry(NameAddr):
+    """One Contact value (RFC 3261 §20.10): ``uri``, ``display_name``, ``params``, ``q``,
+    ``expires``. The wildcard ``*`` has ``is_wildcard`` true and a ``uri`` whose text is
+    ``"*"``."""
+
+    __slots__ = ()
+
+    @property
+    def is_wildcard(self) -> bool:
+        return self.text == "*"
+
+    @property
+    def q(self) -> float | None:
+        value = self.params.get("q")
+        return float(value) if value is not None else None
+
+    @property
+    def expires(self) -> int | None:
+        value = self.params.get("expires")
+        return int(value) if value is not None and value.isdigit() else None
 
 
-@dataclass(frozen=True, slots=True)
-class ContactEntry:
-    """One Contact value (RFC 3261 §20.10). The wildcard ``*`` has ``is_wildcard`` true and a
-    ``uri`` whose text is ``"*"``."""
+class Via(_LazyValue):
+    """One Via value (RFC 3261 §20.42), e.g. ``SIP/2.0/UDP host:5060;branch=z9hG4bK...``:
+    ``protocol``, ``version``, ``transport`` (upper case), ``host``, ``port``, ``params``."""
 
-    text: str
-    uri: Uri
-    display_name: str | None = None
-    params: Params = EMPTY_PARAMS
-    q: float | None = None
-    expires: int | None = None
-    is_wildcard: bool = False
+    __slots__ = ()
 
-    def __str__(self) -> str:
-        return self.text
+    def _split(self) -> tuple[Any, ...]:
+        from sipstatus._typed import split_via
 
+        return split_via(self.text)
 
-@dataclass(frozen=True, slots=True)
-class Via:
-    """One Via value (RFC 3261 §20.42): ``SIP/2.0/UDP host:port;branch=...``."""
+    @property
+    def protocol(self) -> str:
+        return self.parts[0]  # type: ignore[no-any-return]
 
-    text: str
-    protocol: str
-    version: str
-    transport: str
-    host: str
-    port: int | None = None
-    params: Params = EMPTY_PARAMS
+    @property
+    def version(self) -> str:
+        return self.parts[1]  # type: ignore[no-any-return]
+
+    @property
+    def transport(self) -> str:
+        return self.parts[2]  # type: ignore[no-any-return]
+
+    @property
+    def host(self) -> str:
+        return self.parts[3]  # type: ignore[no-any-return]
+
+    @property
+    def port(self) -> int | None:
+        return self.parts[4]  # type: ignore[no-any-return]
+
+    @property
+    def params(self) -> Params:
+        return self.parts[5]  # type: ignore[no-any-return]
 
     @property
     def branch(self) -> str | None:
@@ -146,9 +232,6 @@ class Via:
     @property
     def maddr(self) -> str | None:
         return self.params.get("maddr")
-
-    def __str__(self) -> str:
-        return self.text
 
 
 @dataclass(frozen=True, slots=True)
