@@ -60,7 +60,7 @@ def response(code: int, reason: str, *, call_id: str = "call-1@192.0.2.10", cseq
         f"SIP/2.0 {code} {reason}",
         f"Via: SIP/2.0/{transport} 192.0.2.10:5060;branch={branch}",
         f"From: \"Alice\" <sip:alice@192.0.2.10>;tag={from_tag}",
-        f"To: <sip:bob@192.0.2.20>" + (f";tag={to_tag}" if to_tag else ""),
+        "To: <sip:bob@192.0.2.20>" + (f";tag={to_tag}" if to_tag else ""),
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} {method}",
         *extra,
@@ -279,3 +279,29 @@ def pcapng(frames: Iterable[Frame], *, interfaces: Sequence[int] = (ETHERNET,),
 
 def gzipped(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
+
+
+class Timeline:
+    """Frames in capture order with a running clock (milliseconds between frames)."""
+
+    def __init__(self, start_ns: int = 1_700_000_000_000_000_000,
+                 linktype: int = ETHERNET) -> None:
+        self.now = start_ns
+        self.linktype = linktype
+        self.frames: list[Frame] = []
+
+    def add(self, ip: bytes, after_ms: float = 1.0, *, linktype: int | None = None,
+            vlans: Sequence[int] = ()) -> int:
+        """Append one IP packet wrapped in the link layer; return its frame number."""
+        self.now += int(after_ms * 1_000_000)
+        kind = self.linktype if linktype is None else linktype
+        data = ethernet(ip, vlans=vlans) if kind == ETHERNET else link(kind, ip)
+        self.frames.append(Frame(self.now, data, kind))
+        return len(self.frames)
+
+    def udp(self, src: str, dst: str, message: bytes, after_ms: float = 1.0, *,
+            sport: int = 5060, dport: int = 5060) -> int:
+        return self.add(udp_packet(src, sport, dst, dport, message), after_ms)
+
+    def pcap(self, **options: object) -> bytes:
+        return pcap(self.frames, linktype=self.linktype, **options)  # type: ignore[arg-type]

@@ -151,6 +151,7 @@ def _frame(stream: _Stream) -> list[Framed]:
         byte = buf[pos]
         if byte == 13 or byte == 10:  # CRLF keep-alive or padding between messages
             pos += 1
+            stream.skipped += 1
             continue
         if START_LINE.match(buf, pos) is None:
             newline = buf.find(b"\n", pos)
