@@ -292,8 +292,15 @@ def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:
     # Hand-formatted (one f-string per record, strings escaped by json's C encoder, compact
     # separators, written in batches): four times faster than json.dumps of a dict, and the
     # same JSON.
-    q = _quote
     batch: list[str] = []
+    try:
+        _jsonl_lines(records, batch, out)
+    finally:  # a damaged capture ends the loop with an exception: keep what was read
+        out.write("".join(batch))
+
+
+def _jsonl_lines(records: Iterable[Record], batch: list[str], out: IO[str]) -> None:
+    q = _quote
     add = batch.append
     for frame, when, src, sport, dst, dport, transport, head, resend, rtime, error in records:
         code = head.status_code
@@ -317,7 +324,6 @@ def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:
         if len(batch) >= 256:
             out.write("".join(batch))
             batch.clear()
-    out.write("".join(batch))
 
 
 def write_csv(records: Iterable[Record], out: IO[str]) -> None:
