@@ -13,9 +13,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
 from sipstatus._codes import CODES, Action, Category, CodeInfo, CodeStatus, lookup
+from sipstatus._message import SipRequest, SipResponse
+from sipstatus._parse import parse_response, parse_status_line
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -38,7 +40,6 @@ __all__ = [
     "Classification",
     "CodeInfo",
     "CodeStatus",
-    "ResponseLike",
     "Target",
     "backoff_window",
     "classify",
@@ -46,20 +47,6 @@ __all__ = [
     "order_targets",
     "target_text",
 ]
-
-
-class ResponseLike(Protocol):
-    """What classify() needs from a parsed response (``sipstatus.SipResponse`` has it all).
-
-    The typed header accessors (``retry_after``, ``contact``, ``www_authenticate`` ...) are
-    read by name, only for the codes whose advice needs them.
-    """
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,13 +211,13 @@ _T = TypeVar("_T")
 class _Reader:
     """Reads typed header accessors, turning a parse failure into a note instead of a crash."""
 
-    def __init__(self, response: object) -> None:
+    def __init__(self, response: SipResponse) -> None:
         self.response = response
         self.unreadable: list[str] = []
 
-    def get(self, attribute: str, header: str, default: _T) -> _T:
+    def get(self, read: Callable[[SipResponse], _T | None], header: str, default: _T) -> _T:
         try:
-            value: _T = getattr(self.response, attribute)
+            value = read(self.response)
         except ValueError as exc:  # SipParseError is a ValueError
             self.unreadable.append(f"{header}: {exc}")
             return default
@@ -285,48 +272,49 @@ def order_targets(contacts: Sequence[ContactEntry], expires: int | None) -> tupl
 
 def _challenges(reader: _Reader, info: CodeInfo) -> tuple[AuthChallenge, ...]:
     # The code's own header first (WWW- for 401, Proxy- for 407), as the table lists them.
+    accessors: dict[str, Callable[[SipResponse], tuple[Challenge, ...]]] = {
+        "WWW-Authenticate": lambda r: r.www_authenticate,
+        "Proxy-Authenticate": lambda r: r.proxy_authenticate,
+    }
     found: list[AuthChallenge] = []
+    none: tuple[Challenge, ...] = ()
     for header in info.advice_headers:
-        attribute = {"WWW-Authenticate": "www_authenticate",
-                     "Proxy-Authenticate": "proxy_authenticate"}[header]
-        values: tuple[Challenge, ...] = reader.get(attribute, header, ())
+        values = reader.get(accessors[header], header, none)
         found.extend(AuthChallenge(header, value) for value in values)
     return tuple(found)
 
 
 def _read_values(reader: _Reader, info: CodeInfo) -> _Values:
-    wanted = set(info.advice_headers)
+    wanted = info.advice_headers
     v = _Values()
     # Retry-After, Warning and Reason are read for every code: the server chose to send them.
-    v.retry_after = reader.get("retry_after", "Retry-After", None)
-    v.warnings = reader.get("warning", "Warning", ())
-    v.reason_header = reader.get("reason_header", "Reason", ())
+    v.retry_after = reader.get(lambda r: r.retry_after, "Retry-After", None)
+    v.warnings = reader.get(lambda r: r.warning, "Warning", ())
+    v.reason_header = reader.get(lambda r: r.reason_header, "Reason", ())
     if "Contact" in wanted and info.action in (Action.REDIRECT, Action.USER_CHOICE):
-        expires: int | None = (
-            reader.get("expires", "Expires", None) if "Expires" in wanted else None)
-        v.targets = order_targets(reader.get("contact", "Contact", ()), expires)
+        expires = reader.get(lambda r: r.expires, "Expires", None) if "Expires" in wanted else None
+        # Contact values are split lazily, so reading their URIs can fail too.
+        v.targets = reader.get(lambda r: order_targets(r.contact, expires), "Contact", ())
     if info.action is Action.RETRY_WITH_CREDENTIALS:
         v.challenges = _challenges(reader, info)
-    readers: dict[str, Callable[[], None]] = {
-        "Min-Expires": lambda: setattr(v, "min_expires",
-                                       reader.get("min_expires", "Min-Expires", None)),
-        "Min-SE": lambda: setattr(v, "min_se", reader.get("min_se", "Min-SE", None)),
-        "Unsupported": lambda: setattr(v, "unsupported",
-                                       reader.get("unsupported", "Unsupported", ())),
-        "Require": lambda: setattr(v, "require", reader.get("require", "Require", ())),
-        "Accept": lambda: setattr(v, "accept", reader.get("accept", "Accept", ())),
-        "Accept-Encoding": lambda: setattr(
-            v, "accept_encoding", reader.get("accept_encoding", "Accept-Encoding", ())),
-        "Accept-Language": lambda: setattr(
-            v, "accept_language", reader.get("accept_language", "Accept-Language", ())),
-        "Allow": lambda: setattr(v, "allow", reader.get("allow", "Allow", ())),
-        "Security-Server": lambda: setattr(
-            v, "security_server", reader.get("security_server", "Security-Server", ())),
-    }
-    for header in info.advice_headers:
-        read = readers.get(header)
-        if read is not None:
-            read()
+    if "Min-Expires" in wanted:
+        v.min_expires = reader.get(lambda r: r.min_expires, "Min-Expires", None)
+    if "Min-SE" in wanted:
+        v.min_se = reader.get(lambda r: r.min_se, "Min-SE", None)
+    if "Unsupported" in wanted:
+        v.unsupported = reader.get(lambda r: r.unsupported, "Unsupported", ())
+    if "Require" in wanted:
+        v.require = reader.get(lambda r: r.require, "Require", ())
+    if "Accept" in wanted:
+        v.accept = reader.get(lambda r: r.accept, "Accept", ())
+    if "Accept-Encoding" in wanted:
+        v.accept_encoding = reader.get(lambda r: r.accept_encoding, "Accept-Encoding", ())
+    if "Accept-Language" in wanted:
+        v.accept_language = reader.get(lambda r: r.accept_language, "Accept-Language", ())
+    if "Allow" in wanted:
+        v.allow = reader.get(lambda r: r.allow, "Allow", ())
+    if "Security-Server" in wanted:
+        v.security_server = reader.get(lambda r: r.security_server, "Security-Server", ())
     return v
 
 
@@ -396,7 +384,14 @@ def _or_list(items: Sequence[str]) -> str:
     return " or ".join(items)
 
 
-def _body(info: CodeInfo, v: _Values, backoff: Backoff | None) -> str:
+def _missing(header: str, unreadable: Sequence[str]) -> str:
+    if any(u.startswith(f"{header}: ") for u in unreadable):
+        return f"its {header} could not be read"
+    return f"the response gave no {header}"
+
+
+def _body(info: CodeInfo, v: _Values, backoff: Backoff | None,
+          unreadable: Sequence[str] = ()) -> str:
     """The part of the summary after the colon: the step, filled in from the headers."""
     code, action, step = info.handled_as, info.action, info.step
     if backoff is not None:
@@ -431,11 +426,11 @@ def _body(info: CodeInfo, v: _Values, backoff: Backoff | None) -> str:
         return f"answer the {noun} and resend with CSeq+1: {listed}"
     if code == 423:
         if v.min_expires is None:
-            return f"{step}; the response gave no Min-Expires"
+            return f"{step}; {_missing('Min-Expires', unreadable)}"
         return f"resend with every expiry at least {v.min_expires} s (Min-Expires)"
     if code == 422:
         if v.min_se is None:
-            return f"{step}; the response gave no Min-SE, which RFC 4028 §6 requires"
+            return f"{step}; {_missing('Min-SE', unreadable)}, which RFC 4028 §6 requires"
         return f"resend with Session-Expires and Min-SE of at least {v.min_se} s (Min-SE)"
     if code == 420 and v.unsupported:
         return f"resend without {', '.join(v.unsupported)} (Unsupported)"
@@ -483,7 +478,8 @@ def _with_retry_after(info: CodeInfo, body: str, ra: RetryAfter) -> str:
     return f"{body}; {note}: {seconds} s"
 
 
-def _summary(info: CodeInfo, v: _Values | None, backoff: Backoff | None) -> str:
+def _summary(info: CodeInfo, v: _Values | None, backoff: Backoff | None,
+             unreadable: Sequence[str] = ()) -> str:
     """One sentence: the phrase, then the step. ``v`` is None for a bare code."""
     if info.known:
         head = _sentence_case(info.reason)
@@ -493,7 +489,7 @@ def _summary(info: CodeInfo, v: _Values | None, backoff: Backoff | None) -> str:
         # A bare code: nothing is known of the headers, so the generic step (491 keeps its
         # window, which does not depend on the response).
         return f"{head}: {_body(info, _Values(), backoff) if backoff else info.step}"
-    body = _body(info, v, backoff)
+    body = _body(info, v, backoff, unreadable)
     if v.retry_after is not None:
         body = _with_retry_after(info, body, v.retry_after)
     if "Warning" in info.advice_headers and v.warnings:
@@ -504,26 +500,17 @@ def _summary(info: CodeInfo, v: _Values | None, backoff: Backoff | None) -> str:
 # --- classify -------------------------------------------------------------------------------
 
 
-def _parser_function(name: str) -> Any:
-    # The parser lives in its own modules; reach it through the package so that this module
-    # does not depend on how the parser is split into files.
-    import sipstatus
-
-    return getattr(sipstatus, name)
-
-
-def _from_text(text: bytes) -> tuple[int, str | None, object | None]:
+def _from_text(text: bytes) -> tuple[int, str, SipResponse | None]:
     """A status line, or a whole response, given as bytes."""
     head, _, rest = text.partition(b"\n")
     if rest.strip():
-        response = _parser_function("parse_response")(text)
+        response = parse_response(text)
         return response.status_code, response.reason, response
-    line = head.rstrip(b"\r")
-    status = _parser_function("parse_status_line")(line + b"\r\n")
+    status = parse_status_line(head.rstrip(b"\r"))
     return status.status_code, status.reason, None
 
 
-def classify(x: int | str | bytes | ResponseLike, *,
+def classify(x: int | str | bytes | SipResponse | SipRequest, *,
              owns_call_id: bool | None = None) -> Classification:
     """Classify ``x``: a status code, a status line, a whole response, or a parsed response.
 
@@ -532,9 +519,10 @@ def classify(x: int | str | bytes | ResponseLike, *,
     sets the 491 back-off window (RFC 3261 §14.1).
 
     Raises ValueError for a code outside 100-699, SipParseError (a ValueError) for text that
-    is not a status line or response, and TypeError for anything else.
+    is not a status line or response, and TypeError for anything else, a request included
+    (``SipRequest`` is in the signature only so that ``classify(parse(data))`` type-checks).
     """
-    response: object | None
+    response: SipResponse | None
     wire_reason: str | None
     if isinstance(x, bool):
         raise TypeError("classify() takes a status code, a status line or a response, not bool")
@@ -544,19 +532,23 @@ def classify(x: int | str | bytes | ResponseLike, *,
         code, wire_reason, response = _from_text(x.encode("utf-8", "surrogateescape"))
     elif isinstance(x, bytes | bytearray | memoryview):
         code, wire_reason, response = _from_text(bytes(x))
-    elif hasattr(x, "status_code"):
+    elif isinstance(x, SipResponse):
         code, wire_reason, response = x.status_code, x.reason, x
     else:
         raise TypeError(
             f"classify() takes a status code, a status line or a response, "
             f"not {type(x).__name__}")
     info = lookup(code)
-    reader = _Reader(response)
-    values = _read_values(reader, info) if response is not None else _Values()
+    unreadable: tuple[str, ...] = ()
+    values = _Values()
+    if response is not None:
+        reader = _Reader(response)
+        values = _read_values(reader, info)
+        unreadable = tuple(reader.unreadable)
     backoff = backoff_window(owns_call_id) if info.action is Action.RETRY_AFTER_BACKOFF else None
     advice = Advice(
         action=info.action,
-        summary=_summary(info, values if response is not None else None, backoff),
+        summary=_summary(info, values if response is not None else None, backoff, unreadable),
         retry_after=values.retry_after.seconds if values.retry_after is not None else None,
         backoff=backoff,
         targets=values.targets,
@@ -572,7 +564,7 @@ def classify(x: int | str | bytes | ResponseLike, *,
         security_server=values.security_server,
         warnings=values.warnings,
         reason_header=values.reason_header,
-        unreadable=tuple(reader.unreadable),
+        unreadable=unreadable,
     )
     return Classification(
         code=code,

@@ -18,11 +18,12 @@ open, the earliest response wins, so the result is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
-from sipstatus._classify import Classification, ResponseLike, Target, classify, order_targets
+from sipstatus._classify import Classification, Target, classify, order_targets
+from sipstatus._message import SipRequest, SipResponse
 from sipstatus._values import Challenge, ContactEntry
 
 __all__ = ["ProxyChoice", "best_response"]
@@ -44,7 +45,7 @@ class ProxyChoice:
     """
 
     code: int
-    response: object | None
+    response: Response | None
     index: int | None
     classification: Classification
     reasons: tuple[str, ...]
@@ -54,42 +55,44 @@ class ProxyChoice:
     cancel_pending: bool = False
 
 
+Response = int | str | bytes | SipResponse | SipRequest  # a request: TypeError
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     index: int
-    item: object
+    item: Response
     code: int
 
 
-def _code_of(item: object) -> int:
-    return classify(item).code  # type: ignore[arg-type]  # classify() checks the type
-
-
-def _header(entry: _Entry, attribute: str, header: str, reasons: list[str]) -> tuple[Any, ...]:
+def _header(entry: _Entry, read: Callable[[SipResponse], tuple[_T, ...]], header: str,
+            reasons: list[str]) -> tuple[_T, ...]:
     # Only parsed responses have headers; codes and status lines contribute none.
-    item = entry.item
-    if isinstance(item, int | str | bytes) or not hasattr(item, "status_code"):
+    if not isinstance(entry.item, SipResponse):
         return ()
     try:
-        value = getattr(item, attribute)
+        return read(entry.item)
     except ValueError as exc:  # SipParseError: left out, and said so
         reasons.append(f"{header} of response #{entry.index} ({entry.code}) could not be "
                        f"read and is left out: {exc}")
         return ()
-    return tuple(value) if value else ()
 
 
 def _class_name(code: int) -> str:
     return f"{code // 100}xx"
 
 
-def best_response(responses: Iterable[int | str | bytes | ResponseLike]) -> ProxyChoice:
+def best_response(responses: Iterable[Response]) -> ProxyChoice:
     """Pick the response a stateful forking proxy forwards (RFC 3261 §16.7 steps 5-7).
 
     ``responses`` are what the branches returned, in arrival order: parsed responses,
     status lines or bare codes (the last two carry no headers to aggregate).
     """
-    entries = [_Entry(i, item, _code_of(item)) for i, item in enumerate(responses)]
+    items = list(responses)
+    classified = [classify(item) for item in items]
+    entries = [_Entry(i, item, c.code) for i, (item, c) in enumerate(zip(items, classified,
+                                                                         strict=True))]
     reasons: list[str] = []
     provisional = [e for e in entries if e.code < 200]
     finals = [e for e in entries if e.code >= 200]
@@ -154,25 +157,26 @@ def _choice(forwarded: int, chosen: _Entry, reasons: list[str], *,
     if finals is not None and forwarded in (401, 407):
         # Step 7: every challenge of every 401/407, unchanged, in arrival order.
         challengers = [e for e in finals if e.code in (401, 407)]
-        www = tuple(c for e in challengers
-                    for c in _header(e, "www_authenticate", "WWW-Authenticate", reasons))
-        proxy = tuple(c for e in challengers
-                      for c in _header(e, "proxy_authenticate", "Proxy-Authenticate", reasons))
+        www = tuple(c for e in challengers for c in _header(
+            e, lambda r: r.www_authenticate, "WWW-Authenticate", reasons))
+        proxy = tuple(c for e in challengers for c in _header(
+            e, lambda r: r.proxy_authenticate, "Proxy-Authenticate", reasons))
         reasons.append(
             f"RFC 3261 §16.7 step 7: the {forwarded} carries all {len(www) + len(proxy)} "
             f"challenge(s) of the {len(challengers)} 401/407 response(s)")
     if finals is not None and forwarded // 100 == 3:
         redirects = [e for e in finals if e.code // 100 == 3]
         merged: list[ContactEntry] = [
-            c for e in redirects for c in _header(e, "contact", "Contact", reasons)]
-        contacts = order_targets(merged, None)
+            c for e in redirects for c in _header(e, lambda r: r.contact, "Contact", reasons)]
+        try:
+            contacts = order_targets(merged, None)
+        except ValueError as exc:  # a Contact whose URI cannot be split
+            reasons.append(f"the merged Contacts could not be read and are left out: {exc}")
         if len(redirects) > 1 or len(contacts) != len(merged):
             reasons.append(
                 f"RFC 3261 §16.5, §16.7 step 6: the Contacts of {len(redirects)} 3xx "
                 f"response(s) are merged, each URI once: {len(contacts)} target(s)")
-    classification = (classify(forwarded) if forwarded != chosen.code or
-                      isinstance(chosen.item, int) else
-                      classify(chosen.item))  # type: ignore[arg-type]
+    classification = classify(forwarded if forwarded != chosen.code else chosen.item)
     return ProxyChoice(
         code=forwarded,
         response=chosen.item,
