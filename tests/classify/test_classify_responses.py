@@ -295,6 +295,32 @@ def test_491_backoff_from_a_response(raw: Raw) -> None:
                                     "then retry once")
 
 
+def test_500_retry_after(raw: Raw) -> None:
+    c = both(raw("500 Server Internal Error", "Retry-After: 5"))
+    check(c, Advice(Action.RETRY_LATER, "", retry_after=5))
+    assert c.advice.summary == "Server internal error: retry in 5 s (Retry-After)"
+
+
+def test_413_retry_after_means_a_temporary_limit(raw: Raw) -> None:
+    c = both(raw("413 Request Entity Too Large", "Retry-After: 60", cseq="5 MESSAGE"))
+    check(c, Advice(Action.RETRY_MODIFIED_REQUEST, "", retry_after=60))
+    assert c.advice.summary == ("Request entity too large: resend with a smaller body or none, "
+                                "or send it unchanged after 60 s (Retry-After)")
+
+
+def test_430_flow_failed(raw: Raw) -> None:
+    c = both(raw("430 Flow Failed", cseq="2 INVITE"))
+    check(c, Advice(Action.RETRY_OTHER_SERVER, ""))
+    assert c.advice.summary == ("Flow failed: try another flow or binding; the UA should build "
+                                "a new flow")
+
+
+def test_retry_after_on_another_code_is_reported(raw: Raw) -> None:
+    c = both(raw("482 Loop Detected", "Retry-After: 30"))
+    check(c, Advice(Action.DO_NOT_RETRY, "", retry_after=30))
+    assert c.advice.summary == "Loop detected: do not resend; fix the routing; Retry-After: 30 s"
+
+
 # --- terminate_dialog / do_not_retry / global_stop / none -----------------------------------
 
 
@@ -335,6 +361,24 @@ def test_603_with_reason_header(raw: Raw) -> None:
     assert (r.protocol, r.cause, r.reason_text) == ("SIP", 603, "Decline")
     check(c, Advice(Action.GLOBAL_STOP, ""), ignore=("reason_header",))
     assert c.advice.summary == "Decline: stop; do not try other locations"
+
+
+def test_606_warning_and_accept(raw: Raw) -> None:
+    c = both(raw("606 Not Acceptable",
+                 'Warning: 370 gw.biloxi.example.com "Insufficient bandwidth"',
+                 "Accept: application/sdp"))
+    assert [(w.code, w.agent) for w in c.advice.warnings] == [(370, "gw.biloxi.example.com")]
+    check(c, Advice(Action.GLOBAL_STOP, ""), ignore=("warnings", "accept"))
+    assert c.advice.summary == (
+        "Not acceptable: stop; offer a session the Warning codes allow, if any; it accepts "
+        'application/sdp (Accept); Warning 370: "Insufficient bandwidth"')
+
+
+def test_501_allow(raw: Raw) -> None:
+    c = both(raw("501 Not Implemented", "Allow: INVITE, ACK, BYE, CANCEL", cseq="3 UPDATE"))
+    check(c, Advice(Action.DO_NOT_RETRY, "", allow=("INVITE", "ACK", "BYE", "CANCEL")))
+    assert c.advice.summary == ("Not implemented: do not resend this method to this server; it "
+                                "allows INVITE, ACK, BYE, CANCEL (Allow)")
 
 
 def test_487_none(raw: Raw) -> None:
