@@ -409,7 +409,8 @@ def pidf_body(entity: str, basic: str) -> Body:
 
 def sipfrag_body(code: int) -> Body:
     """The status line a REFER's NOTIFY reports (RFC 3515 §2.4.5, RFC 3420)."""
-    return Body("message/sipfrag;version=2.0", f"SIP/2.0 {code} {default_reason(code)}\r\n".encode())
+    line = f"SIP/2.0 {code} {default_reason(code)}\r\n"
+    return Body("message/sipfrag;version=2.0", line.encode())
 
 
 def dtmf_body(signal: str, duration: int) -> Body:

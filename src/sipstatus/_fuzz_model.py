@@ -35,11 +35,16 @@ class Mutation:
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """One test case the fuzzer sends: the bytes and what they are."""
+    """One test case the fuzzer sends: the bytes and what they are.
+
+    In ``--answer`` mode ``answered`` is the target's request that the case answers (saved
+    next to a finding, so that a replay can aim the case at a new request of the same kind).
+    """
 
     index: int
     data: bytes
     label: str
+    answered: bytes | None = None
 
     @property
     def malformed(self) -> bool:

@@ -242,7 +242,9 @@ def control_char(draw: Draw, w: Wire) -> bytes:
     return data[:at] + byte + data[at:]
 
 
-INVALID_UTF8 = (b"\xff", b"\xfe", b"\x80", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xf8\x88\x80\x80")
+INVALID_UTF8 = (
+    b"\xff", b"\xfe", b"\x80", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xf8\x88\x80\x80"
+)
 
 
 def invalid_utf8(draw: Draw, w: Wire) -> bytes:
@@ -279,7 +281,7 @@ def max_forwards_overflow(draw: Draw, w: Wire) -> bytes:
 def expires_overflow(draw: Draw, w: Wire) -> bytes:
     huge = _huge(draw)
     contact = w.indexes("contact")
-    if contact and draw(st.booleans()):
+    if bool(contact) and draw(st.booleans()):
         index = contact[0]
         return bytes(_set_value(w, index, w.value_at(index) + b";expires=" + huge))
     return _set_or_add(draw, w, "expires", huge)
@@ -528,6 +530,7 @@ def malformed_via(draw: Draw, w: Wire) -> bytes:
 
 
 def bad_start_line(draw: Draw, w: Wire) -> bytes:
+    variants: tuple[bytes, ...]
     if w.is_response:
         parts = w.start.split(b" ", 2)
         code = parts[1] if len(parts) > 1 else b"200"
@@ -543,7 +546,7 @@ def bad_start_line(draw: Draw, w: Wire) -> bytes:
         )
     else:
         parts = w.start.split(b" ")
-        method, uri = (parts + [b"INVITE", b"sip:a@example.com"])[:2]
+        method, uri = [*parts, b"INVITE", b"sip:a@example.com"][:2]
         variants = (
             method + b"  " + uri + b"  SIP/2.0",
             method + b" " + uri,
