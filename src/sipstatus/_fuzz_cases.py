@@ -38,7 +38,9 @@ class Drawer(Generic[T]):
         def draw_one(data: st.DataObject) -> None:
             self.box.append(make(data))
 
-        self.fuzz_one_input = draw_one.hypothesis.fuzz_one_input
+        self.fuzz_one_input: Callable[[bytes], bytes | None] = (
+            draw_one.hypothesis.fuzz_one_input  # type: ignore[attr-defined]
+        )
 
     def draw(self) -> T:
         for _ in range(_ATTEMPTS):

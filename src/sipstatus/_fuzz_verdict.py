@@ -34,16 +34,11 @@ class Verdict:
 
 
 def _lookup(name: str) -> Callable[..., Any] | None:
-    """``sipstatus.<name>`` once the package exports it, else the private module's."""
-    package = importlib.import_module("sipstatus")
-    found = getattr(package, name, None)
-    if callable(found):
-        return found
-    module = {"parse": "sipstatus._message", "classify": "sipstatus._classify"}[name]
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
+    """``sipstatus.<name>`` once the package exports it. ``classify`` falls back to its own
+    module, which is complete before the package exports it."""
+    found: object = getattr(importlib.import_module("sipstatus"), name, None)
+    if found is None and name == "classify":
+        found = getattr(importlib.import_module("sipstatus._classify"), name, None)
     return found if callable(found) else None
 
 

@@ -1,0 +1,186 @@
+"""``sipstatus fuzz``: fuzz a running SIP stack over the network (docs/fuzzing.md).
+
+Exit status: 0 no finding, 1 findings, 2 usage or network error. Needs hypothesis
+(``pip install 'sipstatus[hypothesis]'``), imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+_TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")  # RFC 3261 §25.1 token
+
+HELP = "fuzz a SIP stack over UDP or TCP and report crashes, hangs and bad replies"
+
+EPILOG = """\
+targets: udp:HOST:PORT or tcp:HOST:PORT, IPv6 in brackets (udp:[::1]:5060).
+Only point it at a stack you own, on loopback or a lab network: it sends only to TARGET and
+refuses broadcast and multicast addresses.
+
+examples:
+  sipstatus fuzz udp:127.0.0.1:5060 --cases 500 --seed 7 --out findings/
+  sipstatus fuzz --answer --listen 127.0.0.1:5070 udp:127.0.0.1:5080 --duration 60
+  sipstatus fuzz --replay findings/finding-0001-target-dead-nul-byte.sip udp:127.0.0.1:5060
+
+exit status: 0 no finding, 1 findings, 2 usage or network error
+"""
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def check(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+        if not value > 0 or (isinstance(value, float) and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        return value
+
+    return check
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "fuzz", help=HELP, description=HELP + ".", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("target", metavar="TARGET", help="udp:HOST:PORT or tcp:HOST:PORT")
+    mode = parser.add_argument_group("mode")
+    mode.add_argument("--answer", action="store_true",
+                      help="listen, and answer the requests TARGET sends with generated and "
+                           "mutated responses (fuzzes a UAC's or proxy's response parsing)")
+    mode.add_argument("--listen", metavar="HOST:PORT",
+                      help="--answer: where to listen (default: loopback, any free port)")
+    mode.add_argument("--replay", metavar="FILE", type=Path,
+                      help="send FILE (a finding's raw file) once, then probe; with --answer, "
+                           "send it as the answer to the next request")
+    bounds = parser.add_argument_group("bounds")
+    bounds.add_argument("--cases", type=_positive(int), default=None,
+                        help="test cases to send, probes not counted (default: 100, or no "
+                             "limit when --duration is given)")
+    bounds.add_argument("--duration", type=_positive(float), metavar="SECONDS",
+                        help="stop starting cases after this many seconds")
+    bounds.add_argument("--rate", type=_positive(float), default=10.0,
+                        help="messages per second, probes included (default: 10)")
+    bounds.add_argument("--seed", type=int, default=0,
+                        help="seed of the case sequence (default: 0)")
+    cases = parser.add_argument_group("cases")
+    cases.add_argument("--malformed-ratio", type=_ratio, default=0.5, metavar="R",
+                       help="share of cases that are mutated rather than valid (default: 0.5)")
+    cases.add_argument("--methods", metavar="M,M",
+                       help="request methods to generate (default: all 14)")
+    probe = parser.add_argument_group("liveness")
+    probe.add_argument("--probe-timeout", type=_positive(float), default=1.0, metavar="SECONDS",
+                       help="wait this long for the answer to an OPTIONS probe (default: 1)")
+    probe.add_argument("--probe-retries", type=_count, default=1, metavar="N",
+                       help="probe again N times before calling the target dead (default: 1)")
+    probe.add_argument("--reply-wait", type=_positive(float), default=0.1, metavar="SECONDS",
+                       help="collect replies to a case this long before probing (default: 0.1)")
+    probe.add_argument("--idle-timeout", type=_positive(float), default=10.0, metavar="SECONDS",
+                       help="--answer: stop when TARGET sends no request for this long "
+                            "(default: 10)")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="write report.json and one raw file per finding here")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"sipstatus fuzz: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        return _fail("needs hypothesis: pip install 'sipstatus[hypothesis]'")
+    from sipstatus import _fuzz_report
+    from sipstatus._fuzz_run import Settings, replay, run_answer, run_send
+    from sipstatus._fuzz_target import TargetError, parse_listen, parse_target
+    from sipstatus._fuzz_transport import LinkError
+
+    try:
+        target = parse_target(args.target)
+        listen = parse_listen(args.listen, target.transport) if args.listen else None
+    except TargetError as exc:
+        return _fail(str(exc))
+    if listen is not None and not args.answer:
+        return _fail("--listen goes with --answer")
+    methods = None
+    if args.methods:
+        methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+        bad = [m for m in methods if not _TOKEN.fullmatch(m)]
+        if bad or not methods:
+            return _fail(f"--methods: not a method token: {', '.join(bad) or args.methods!r}")
+    settings = Settings(
+        target=target,
+        answer=args.answer,
+        listen=listen,
+        cases=args.cases if args.cases is not None or args.duration else 100,
+        duration=args.duration,
+        rate=args.rate,
+        seed=args.seed,
+        probe_timeout=args.probe_timeout,
+        probe_retries=args.probe_retries,
+        reply_wait=args.reply_wait,
+        malformed_ratio=args.malformed_ratio,
+        methods=methods,
+        idle_timeout=args.idle_timeout,
+    )
+
+    def log(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    try:
+        if args.replay is not None:
+            try:
+                data = args.replay.read_bytes()
+            except OSError as exc:
+                return _fail(f"cannot read {args.replay}: {exc.strerror}")
+            saved = args.replay.with_name(args.replay.name + _fuzz_report.REQUEST_SUFFIX)
+            answered = saved.read_bytes() if args.answer and saved.is_file() else None
+            outcome = replay(settings, data, log, answered)
+        else:
+            outcome = (run_answer if args.answer else run_send)(settings, log)
+    except LinkError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"network error: {exc}")
+
+    if args.out is not None:
+        path = _fuzz_report.write(args.out, settings, outcome)
+        log(f"report: {path}")
+    alive = "alive" if outcome.target_alive else "NOT answering"
+    print(f"{outcome.cases} case(s) to {target} in {outcome.elapsed:.1f} s "
+          f"(stopped: {outcome.stopped}); {len(outcome.findings)} finding(s); target {alive}")
+    for number, finding in enumerate(outcome.findings, 1):
+        name = _fuzz_report.finding_file(number, finding)
+        print(f"  {finding.kind:<16} {finding.case.label:<28} case {finding.case.index:<6} {name}")
+    return 1 if outcome.findings else 0

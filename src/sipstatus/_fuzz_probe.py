@@ -1,0 +1,137 @@
+"""Liveness probe and dialog clean-up messages for the fuzzer.
+
+The probe is the VoIPER/PROTOS pattern (docs/fuzzing.md): a valid OPTIONS to the target, wait
+``timeout`` for its answer, try ``retries`` more times; no answer at all means the target is
+dead (or hung: a TCP target that accepts the connection but never answers is dead too).
+Any response carrying the probe's Call-ID proves the target alive, even a malformed one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sipstatus import _fuzz_build as b
+from sipstatus._fuzz_transport import Conversation, Pacer
+from sipstatus._fuzz_wire import CRLF, Wire, call_id, status_code
+
+PROBE_USER = "sipstatus-probe"
+
+
+def options(local: b.Endpoint, target: b.Endpoint, serial: int, seed: int) -> tuple[bytes, str]:
+    """A valid OPTIONS (RFC 3261 §11) from ``local`` to ``target``, and its Call-ID."""
+    cid = f"sipstatus-probe-{seed}-{serial}@{local.host_ref}"
+    tx = b.Transaction(
+        method="OPTIONS",
+        request_uri=b.SipUri(target.host_ref, None, target.port).render(),
+        vias=(b.ViaHop(local.transport, local.host_ref, local.port,
+                       f"z9hG4bK-sipstatus-{seed}-{serial}", rport=True),),
+        from_=b.Address(b.SipUri(local.host_ref, PROBE_USER, local.port),
+                        params=(("tag", f"probe{serial}"),)),
+        to=b.Address(b.SipUri(target.host_ref, None, target.port)),
+        call_id=cid,
+        cseq=serial % 2**31 or 1,
+    )
+    extra = (b.Header("Accept", "application/sdp"), b.Header("User-Agent", "sipstatus-fuzz"))
+    return bytes(b.request(tx, extra, None, b.Style())), cid
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    alive: bool
+    answer: bytes | None
+    others: tuple[bytes, ...]  # messages that arrived meanwhile and were not the answer
+    attempts: int
+
+
+class Prober:
+    """Sends probes through conversations that ``open_conversation`` gives."""
+
+    def __init__(
+        self,
+        open_conversation: Callable[[], Conversation],
+        release: Callable[[Conversation], None],
+        target: b.Endpoint,
+        pacer: Pacer,
+        timeout: float,
+        retries: int,
+        seed: int,
+    ) -> None:
+        self.open_conversation = open_conversation
+        self.release = release
+        self.target = target
+        self.pacer = pacer
+        self.timeout = timeout
+        self.retries = retries
+        self.seed = seed
+        self.serial = 0
+        self.call_ids: set[str] = set()
+
+    def probe(self) -> ProbeResult:
+        others: list[bytes] = []
+        for attempt in range(1, self.retries + 2):
+            self.serial += 1
+            conversation = self.open_conversation()
+            try:
+                if conversation.refused:  # TCP connect refused
+                    self._pause()
+                    continue
+                message, cid = options(conversation.local, self.target, self.serial, self.seed)
+                self.call_ids.add(cid)
+                self.pacer.wait()
+                conversation.send(message)
+                deadline = time.monotonic() + self.timeout
+                while not conversation.refused:
+                    data = conversation.receive(deadline)
+                    if data is None:
+                        break
+                    if call_id(data) == cid and status_code(data) is not None:
+                        return ProbeResult(True, data, tuple(others), attempt)
+                    if call_id(data) not in self.call_ids:
+                        others.append(data)
+                if conversation.refused:
+                    self._pause()
+            finally:
+                self.release(conversation)
+        return ProbeResult(False, None, tuple(others), self.retries + 1)
+
+    def _pause(self) -> None:
+        # A refusal is immediate; give a restarting target the probe timeout before retrying.
+        time.sleep(min(self.timeout, 0.5))
+
+
+def teardown(request: bytes, response: bytes, local: b.Endpoint) -> tuple[bytes, ...]:
+    """What ends the transaction or dialog an INVITE case opened, so that the target stops
+    retransmitting and frees its state: ACK for a non-2xx final response (RFC 3261
+    §17.1.1.3), ACK and BYE for a 2xx (§13.2.2.4, §15.1.1). Empty if not applicable."""
+    code = status_code(response)
+    sent, got = Wire.split(request), Wire.split(response)
+    if code is None or code < 200 or sent.method != "INVITE":
+        return ()
+    parts = sent.start.split(b" ")
+    cseq, cid = got.value("cseq"), got.value("call-id")
+    from_, to = got.value("from"), got.value("to")
+    if len(parts) != 3 or not cseq or not cseq.split()[0].isdigit() or not cid:
+        return ()
+    if from_ is None or to is None:
+        return ()
+    number = int(cseq.split()[0])
+    common = [b"Max-Forwards: 70", b"From: " + from_, b"To: " + to, b"Call-ID: " + cid]
+
+    def message(method: bytes, via: bytes, seq: int) -> bytes:
+        fields = [b"Via: " + via, *common, b"CSeq: %d " % seq + method, b"Content-Length: 0"]
+        start = method + b" " + parts[1] + b" SIP/2.0"
+        return start + CRLF + b"".join(f + CRLF for f in fields) + CRLF
+
+    if code >= 300:
+        top = sent.indexes("via")
+        via = sent.value_at(top[0]) if top else b""
+        return (message(b"ACK", via, number),)
+
+    def fresh_via(kind: str) -> bytes:
+        branch = f"z9hG4bK-sipstatus-{kind}-{number}"
+        return b.ViaHop(local.transport, local.host_ref, local.port, branch, rport=True).render(
+        ).encode()
+
+    return message(b"ACK", fresh_via("ack"), number), message(b"BYE", fresh_via("bye"), number + 1)

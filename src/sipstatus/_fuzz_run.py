@@ -1,0 +1,376 @@
+"""The fuzzing loop: send cases (or answer the target's requests with them), watch the replies,
+probe liveness between cases, collect findings.
+
+Findings (docs/fuzzing.md):
+
+* ``target-dead``: after the case, the target no longer answers the OPTIONS probe;
+* ``malformed-reply``: the target sent something sipstatus' strict parser rejects;
+* ``server-error``: the target answered a malformed case with a 5xx (a malformed request
+  deserves a 4xx, RFC 3261 §21.4.1; a 5xx means the server itself went wrong).
+
+A run stops after ``cases`` cases, after ``duration`` seconds, or when the target dies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sipstatus import _fuzz_build as b
+from sipstatus._fuzz_model import (
+    MALFORMED_REPLY,
+    SERVER_ERROR,
+    TARGET_DEAD,
+    Case,
+    Finding,
+    Mutation,
+)
+from sipstatus._fuzz_probe import Prober, ProbeResult, teardown
+from sipstatus._fuzz_target import Target
+from sipstatus._fuzz_transport import MAX_DATAGRAM, Conversation, Inbox, Link, LinkError, Pacer
+from sipstatus._fuzz_verdict import checker, judge, rejects
+from sipstatus._fuzz_wire import Wire, call_id, looks_like_sip
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run depends on (the CLI options of ``sipstatus fuzz``)."""
+
+    target: Target
+    answer: bool = False
+    listen: Target | None = None
+    cases: int | None = 100
+    duration: float | None = None
+    rate: float = 10.0
+    seed: int = 0
+    probe_timeout: float = 1.0
+    probe_retries: int = 1
+    reply_wait: float = 0.1
+    malformed_ratio: float = 0.5
+    methods: tuple[str, ...] | None = None
+    idle_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a run did and found."""
+
+    cases: int
+    findings: tuple[Finding, ...]
+    target_alive: bool
+    elapsed: float
+    stopped: str
+    labels: tuple[tuple[str, int], ...]
+    checked_by: str
+
+
+def _endpoint(target: Target) -> b.Endpoint:
+    return b.Endpoint(target.transport.upper(), target.host, target.port)
+
+
+class _Run:
+    """State shared by the send and answer loops."""
+
+    def __init__(self, settings: Settings, log: Log) -> None:
+        self.settings = settings
+        self.log = log
+        self.pacer = Pacer(settings.rate)
+        self.findings: list[Finding] = []
+        self.labels: Counter[str] = Counter()
+        self.case_ids: set[str] = set()
+        self.started = time.monotonic()
+        self.count = 0
+
+    def time_left(self) -> bool:
+        duration = self.settings.duration
+        return duration is None or time.monotonic() - self.started < duration
+
+    def more_cases(self) -> bool:
+        limit = self.settings.cases
+        return (limit is None or self.count < limit) and self.time_left()
+
+    def next_case(self, mutation: Mutation, answered: bytes | None = None) -> Case:
+        self.count += 1
+        self.labels[mutation.label] += 1
+        cid = call_id(mutation.data)
+        if cid:
+            self.case_ids.add(cid)
+        return Case(self.count, mutation.data, mutation.label, answered)
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+        self.log(
+            f"finding: {finding.kind} after case {finding.case.index} "
+            f"({finding.case.label}): {finding.detail}"
+        )
+
+    def assess(self, case: Case, messages: list[bytes]) -> None:
+        """Judge what the target sent after ``case``."""
+        case_malformed: bool | None = None
+        for message in messages:
+            verdict = judge(message)
+            if not verdict.well_formed:
+                self.add(Finding(case, MALFORMED_REPLY, message, verdict.classification,
+                                 verdict.problem or "rejected"))
+            elif verdict.status_code is not None and 500 <= verdict.status_code < 600:
+                if case_malformed is None:
+                    case_malformed = case.malformed and rejects(case.data)
+                if case_malformed:
+                    self.add(Finding(case, SERVER_ERROR, message, verdict.classification,
+                                     f"{verdict.status_code} to a malformed request"))
+
+    def dead(self, case: Case, replies: list[bytes], probe: ProbeResult) -> None:
+        reply = replies[0] if replies else None
+        verdict = judge(reply) if reply is not None else None
+        self.add(Finding(
+            case, TARGET_DEAD, reply, verdict.classification if verdict else None,
+            f"no answer to {probe.attempts} OPTIONS probe(s) of "
+            f"{self.settings.probe_timeout:g} s after this case",
+        ))
+
+    def outcome(self, alive: bool, stopped: str) -> Outcome:
+        return Outcome(
+            cases=self.count,
+            findings=tuple(self.findings),
+            target_alive=alive,
+            elapsed=time.monotonic() - self.started,
+            stopped=stopped,
+            labels=tuple(sorted(self.labels.items())),
+            checked_by=checker(),
+        )
+
+    def replies(self, conversation: Conversation, case: Case) -> list[bytes]:
+        """What the target sends within ``reply_wait`` seconds of ``case``."""
+        got: list[bytes] = []
+        deadline = time.monotonic() + self.settings.reply_wait
+        while True:
+            data = conversation.receive(deadline)
+            if data is None:
+                return got
+            if self.fresh(data, case):
+                got.append(data)
+
+    def fresh(self, data: bytes, case: Case) -> bool:
+        """Not a retransmitted answer to an earlier case (late probe answers never get here)."""
+        cid = call_id(data)
+        return cid is None or cid == call_id(case.data) or cid not in self.case_ids
+
+
+def _collect(run: _Run, case: Case, replies: list[bytes], probe: ProbeResult) -> list[bytes]:
+    return replies + [m for m in probe.others if run.fresh(m, case)]
+
+
+def run_send(settings: Settings, log: Log) -> Outcome:
+    """Default mode: send generated and mutated requests to the target."""
+    from sipstatus._fuzz_cases import request_cases
+
+    run = _Run(settings, log)
+    target = _endpoint(settings.target)
+    link = Link(settings.target, settings.probe_timeout)
+    prober = Prober(link.exchange, link.release, target, run.pacer,
+                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    local = [link.exchange().local if link.udp is not None else b.Endpoint("TCP", "", 0)]
+    try:
+        if not prober.probe().alive:
+            raise LinkError(f"{settings.target} does not answer OPTIONS: nothing to fuzz")
+        cases = request_cases(settings.seed, settings.malformed_ratio, settings.methods,
+                              lambda: local[0], target)
+        stopped = "cases" if settings.cases is not None else "duration"
+        try:
+            while run.more_cases():
+                conversation = link.exchange()
+                local[0] = conversation.local
+                case = run.next_case(cases())
+                try:
+                    run.pacer.wait()
+                    conversation.send(case.data)
+                    replies = run.replies(conversation, case)
+                    for reply in replies:
+                        for message in teardown(case.data, reply, conversation.local):
+                            run.pacer.wait()
+                            conversation.send(message)
+                finally:
+                    link.release(conversation)
+                probe = prober.probe()
+                replies = _collect(run, case, replies, probe)
+                run.assess(case, replies)
+                if not probe.alive:
+                    run.dead(case, replies, probe)
+                    return run.outcome(False, "target-dead")
+            if not run.time_left():
+                stopped = "duration"
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        return run.outcome(prober.probe().alive, stopped)
+    finally:
+        link.close()
+
+
+def run_answer(settings: Settings, log: Log) -> Outcome:
+    """``--answer`` mode: answer each request the target sends with a generated or mutated
+    response (to fuzz the response parsing of a UAC or proxy)."""
+    from sipstatus._fuzz_cases import answer_cases
+
+    run = _Run(settings, log)
+    inbox, prober, link = _answer_side(settings, run)
+    log(f"listening on {inbox.local.transport.lower()}:{inbox.local.host_ref}:{inbox.local.port}"
+        f" for requests from {settings.target}")
+    try:
+        if not _probe_answer(run, prober, inbox).alive:
+            raise LinkError(f"{settings.target} does not answer OPTIONS: nothing to fuzz")
+        answers = answer_cases(settings.seed, settings.malformed_ratio, inbox.local)
+        stopped = "cases" if settings.cases is not None else "duration"
+        last: Case | None = None
+        try:
+            while run.more_cases():
+                wait = settings.idle_timeout
+                if settings.duration is not None:
+                    wait = min(wait, settings.duration - (time.monotonic() - run.started))
+                item = inbox.receive(time.monotonic() + max(0.0, wait))
+                if item is None:
+                    stopped = "duration" if not run.time_left() else "target-idle"
+                    break
+                data, reply = item
+                if data[:4].upper() == b"SIP/" or not looks_like_sip(data):
+                    if last is not None:
+                        run.assess(last, [data])
+                    continue
+                if last is not None:
+                    run.assess(last, [data])  # a malformed request is a finding too
+                if data.split(b" ", 1)[0] == b"ACK":
+                    continue
+                case = run.next_case(answers(data), answered=data)
+                last = case
+                run.pacer.wait()
+                reply(case.data)
+                time.sleep(settings.reply_wait)
+                probe = _probe_answer(run, prober, inbox)
+                run.assess(case, [m for m in probe.others if m[:4].upper() == b"SIP/"])
+                if not probe.alive:
+                    run.dead(case, [], probe)
+                    return run.outcome(False, "target-dead")
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        return run.outcome(_probe_answer(run, prober, inbox).alive, stopped)
+    finally:
+        inbox.close()
+        if link is not None:
+            link.close()
+
+
+def _answer_side(settings: Settings, run: _Run) -> tuple[Inbox, Prober, Link | None]:
+    """The listening inbox, and a prober: through the inbox's UDP socket (so the target
+    answers where it sends its requests), or over fresh TCP connections."""
+    loopback = "::1" if ":" in settings.target.host else "127.0.0.1"
+    listen = settings.listen or Target(settings.target.transport, loopback, 0)
+    inbox = Inbox(settings.target, listen)
+    target = _endpoint(settings.target)
+    if inbox.udp is not None:
+        udp = inbox.udp
+        prober = Prober(lambda: udp, lambda _c: None, target, run.pacer,
+                        settings.probe_timeout, settings.probe_retries, settings.seed)
+        return inbox, prober, None
+    link = Link(settings.target, settings.probe_timeout)
+    prober = Prober(link.exchange, link.release, target, run.pacer,
+                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    return inbox, prober, link
+
+
+def _probe_answer(run: _Run, prober: Prober, inbox: Inbox) -> ProbeResult:
+    """Probe; requests that arrive on the shared UDP socket meanwhile wait in the inbox."""
+    probe = prober.probe()
+    if inbox.udp is not None:
+        for message in probe.others:
+            if message[:4].upper() != b"SIP/":
+                inbox.push_back((message, inbox.udp.send))
+    return probe
+
+
+def replay(settings: Settings, data: bytes, log: Log, answered: bytes | None = None) -> Outcome:
+    """Send one saved case again (``--replay``), then probe: the reproducer of a finding.
+
+    With ``--answer``, the case answers the next request the target sends; ``answered`` (the
+    request the case first answered, saved next to the finding) lets :func:`rebase` aim it at
+    the new request."""
+    run = _Run(settings, log)
+    target = _endpoint(settings.target)
+    if settings.target.transport == "udp" and len(data) > MAX_DATAGRAM - 28:
+        raise LinkError(f"{len(data)} bytes do not fit in one UDP datagram")
+    mutation = Mutation(data, "replay", data)
+    if settings.answer:
+        return _replay_answer(run, settings, mutation, answered, log)
+    link = Link(settings.target, settings.probe_timeout)
+    prober = Prober(link.exchange, link.release, target, run.pacer,
+                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    try:
+        conversation = link.exchange()
+        if conversation.refused:
+            raise LinkError(f"{settings.target} refused the connection")
+        case = run.next_case(mutation)
+        try:
+            conversation.send(case.data)
+            replies = run.replies(conversation, case)
+        finally:
+            link.release(conversation)
+        probe = prober.probe()
+        replies = _collect(run, case, replies, probe)
+        for reply in replies:
+            first = reply.split(b"\r\n", 1)[0].decode("utf-8", "backslashreplace")
+            log(f"reply: {first}")
+        run.assess(case, replies)
+        if not probe.alive:
+            run.dead(case, replies, probe)
+        return run.outcome(probe.alive, "replayed")
+    finally:
+        link.close()
+
+
+def rebase(response: bytes, old: bytes, new: bytes) -> bytes:
+    """Aim a saved response at a new request: in the header section, the old request's
+    top via-parm, From, To, Call-ID and CSeq values become the new request's (a stack only
+    parses a response that matches one of its transactions). Everything a mutation put around
+    them stays, byte for byte; the body is untouched."""
+    before, after = Wire.split(old), Wire.split(new)
+    head, sep, body = response.partition(b"\r\n\r\n")
+    for name in ("via", "from", "to", "call-id", "cseq"):
+        was, now = before.value(name), after.value(name)
+        if name == "via" and was is not None and now is not None:
+            was, now = was.split(b",", 1)[0].strip(), now.split(b",", 1)[0].strip()
+        if was and now is not None:
+            head = head.replace(was, now)
+    return head + sep + body
+
+
+def _replay_answer(run: _Run, settings: Settings, mutation: Mutation,
+                   answered: bytes | None, log: Log) -> Outcome:
+    inbox, prober, link = _answer_side(settings, run)
+    method = Wire.split(answered).method if answered is not None else None
+    try:
+        deadline = time.monotonic() + (settings.duration or settings.idle_timeout)
+        while True:
+            item = inbox.receive(deadline)
+            if item is None:
+                raise LinkError(f"{settings.target} sent no request to answer")
+            request = Wire.split(item[0])
+            if request.method not in (None, "ACK") and method in (None, request.method):
+                break
+        data = mutation.data
+        if answered is None:
+            log("no saved request next to the file: sending it unchanged")
+        else:
+            data = rebase(data, answered, item[0])
+        case = run.next_case(Mutation(data, "replay", mutation.data), answered=item[0])
+        item[1](case.data)
+        time.sleep(settings.reply_wait)
+        probe = _probe_answer(run, prober, inbox)
+        if not probe.alive:
+            run.dead(case, [], probe)
+        return run.outcome(probe.alive, "replayed")
+    finally:
+        inbox.close()
+        if link is not None:
+            link.close()
