@@ -161,9 +161,14 @@ def _choice(forwarded: int, chosen: _Entry, reasons: list[str], *,
             e, lambda r: r.www_authenticate, "WWW-Authenticate", reasons))
         proxy = tuple(c for e in challengers for c in _header(
             e, lambda r: r.proxy_authenticate, "Proxy-Authenticate", reasons))
-        reasons.append(
-            f"RFC 3261 §16.7 step 7: the {forwarded} carries all {len(www) + len(proxy)} "
-            f"challenge(s) of the {len(challengers)} 401/407 response(s)")
+        total = len(www) + len(proxy)
+        if total:
+            reasons.append(f"RFC 3261 §16.7 step 7: the {forwarded} carries all {total} "
+                           f"challenge(s) of the {len(challengers)} 401/407 response(s)")
+        else:
+            reasons.append(f"RFC 3261 §16.7 step 7: the {forwarded} would carry the challenges "
+                           f"of all {len(challengers)} 401/407 response(s), but none came "
+                           "with challenges")
     if finals is not None and forwarded // 100 == 3:
         redirects = [e for e in finals if e.code // 100 == 3]
         merged: list[ContactEntry] = [
