@@ -76,12 +76,38 @@ class Head:
     has_to_tag: bool = False
 
 
+# From, To and Via values repeat across the messages of a dialog and a transaction: their
+# parameters are looked up once (a bounded cache, emptied when full).
+_PARAMS_CACHE: dict[bytes, str] = {}
+_PARAMS_CACHE_SIZE = 8192
+
+
 def _tag(value: bytes) -> str:
     # A tag is a header parameter: after the closing ">" when the URI is bracketed, else
     # anywhere after the URI (URI parameters cannot be "tag" there: RFC 3261 §20.10).
-    close = value.rfind(b">")
-    match = _TAG.search(value, close + 1 if close >= 0 else 0)
-    return match.group(1).decode("utf-8", "replace") if match else ""
+    if not value:
+        return ""
+    tag = _PARAMS_CACHE.get(value)
+    if tag is None:
+        close = value.rfind(b">")
+        match = _TAG.search(value, close + 1 if close >= 0 else 0)
+        tag = match.group(1).decode("utf-8", "replace") if match else ""
+        if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
+            _PARAMS_CACHE.clear()
+        _PARAMS_CACHE[value] = tag
+    return tag
+
+
+def _branch(via: bytes) -> str:
+    key = b"v" + via  # kept apart from the tag entries
+    branch = _PARAMS_CACHE.get(key)
+    if branch is None:
+        match = _BRANCH.search(via.partition(b",")[0])
+        branch = match.group(1).decode("utf-8", "replace") if match else ""
+        if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
+            _PARAMS_CACHE.clear()
+        _PARAMS_CACHE[key] = branch
+    return branch
 
 
 def scan_head(data: bytes, full: bool = True) -> Head | None:
@@ -94,9 +120,13 @@ def scan_head(data: bytes, full: bool = True) -> Head | None:
     if start is None:
         return None
     line_end = start.end() - 1  # the head's first header line starts after this newline
-    end = header_end(data, max(line_end - 1, 0))
-    problem = "" if end >= 0 else "no empty line after the header fields"
-    stop = end if end >= 0 else len(data)
+    end = data.find(b"\r\n\r\n", line_end - 1)  # header_end(), inlined: this runs a lot
+    if end >= 0:
+        stop, problem = end + 4, ""
+    else:
+        end = header_end(data, line_end - 1)
+        stop = end if end >= 0 else len(data)
+        problem = "" if end >= 0 else "no empty line after the header fields"
     head = data
     if _FOLDED.search(data, line_end, stop) is not None:  # rare: unfold, then scan
         head = data[:line_end] + _UNFOLD.sub(b" ", data[line_end:stop])
@@ -107,7 +137,7 @@ def scan_head(data: bytes, full: bool = True) -> Head | None:
         key = canonical.get(name) or canonical[name.lower()]
         if key not in fields:  # the first one counts (the top Via)
             fields[key] = value
-    code_text, method = start.group(1), start.group(2)
+    code_text, method = start.groups()
     if method is not None:
         kind, status, reason, method_text = "request", 0, "", method.decode("ascii")
     else:
@@ -131,9 +161,7 @@ def scan_head(data: bytes, full: bool = True) -> Head | None:
     if full:
         via = fields.get(b"v")
         if via:
-            match = _BRANCH.search(via.partition(b",")[0])
-            if match:
-                branch = match.group(1).decode("utf-8", "replace")
+            branch = _branch(via)
         from_tag = _tag(fields.get(b"f", b""))
         to_tag = _tag(to)
         has_to_tag = bool(to_tag)

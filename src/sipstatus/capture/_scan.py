@@ -36,15 +36,19 @@ CALL_FIELDS = (
     "call_id", "outcome", "ended", "final_code", "frame", "start", "src", "sport", "dst",
     "dport", "transport", "messages", "invites", "setup_ms", "duration_ms",
 )
+_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_NO_CODE = '"category":"","action":""'
 
 
 @dataclass(frozen=True, slots=True)
 class CodeView:
-    """What the code table says about a status code, as a scan reports it."""
+    """What the code table says about a status code, as a scan reports it (``json`` is the
+    ready-made JSONL fragment for its category and action)."""
 
     reason: str
     category: str
     action: str
+    json: str = ""
 
 
 def code_view(code: int, _cache: dict[int, CodeView] = {}) -> CodeView:  # noqa: B006
@@ -53,9 +57,11 @@ def code_view(code: int, _cache: dict[int, CodeView] = {}) -> CodeView:  # noqa:
         try:
             info = lookup(code)
         except ValueError:  # outside 100-699: no class, no advice
-            view = CodeView("", "", "")
+            view = CodeView("", "", "", '"category":"","action":""')
         else:
-            view = CodeView(info.reason, info.category.label, str(info.action))
+            category, action = info.category.label, str(info.action)
+            view = CodeView(info.reason, category, action,
+                            f'"category":{_quote(category)},"action":{_quote(action)}')
         _cache[code] = view
     return view
 
@@ -272,7 +278,6 @@ def summarize(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
 
 # --- output ------------------------------------------------------------------------------
 
-_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def record_values(record: Record) -> tuple[object, ...]:
@@ -304,18 +309,15 @@ def _jsonl_lines(records: Iterable[Record], batch: list[str], out: IO[str]) -> N
     add = batch.append
     for frame, when, src, sport, dst, dport, transport, head, resend, rtime, error in records:
         code = head.status_code
-        if code:
-            view = code_view(code)
-            status, category, action = str(code), q(view.category), q(view.action)
-        else:
-            status, category, action = "null", '""', '""'
         seq = head.cseq_seq
         elapsed = "null" if rtime is None else repr(round(rtime, 3))
+        # Addresses, transport, kind and the method (a token, RFC 3261 §25.1) never need
+        # escaping; everything else read from the wire does.
         add(
-            f'{{"frame":{frame},"time":{when!r},"src":{q(src)},"sport":{sport},'
-            f'"dst":{q(dst)},"dport":{dport},"transport":"{transport}",'
-            f'"kind":"{head.kind}","method":{q(head.method)},"status_code":{status},'
-            f'"reason":{q(head.reason)},"category":{category},"action":{action},'
+            f'{{"frame":{frame},"time":{when!r},"src":"{src}","sport":{sport},'
+            f'"dst":"{dst}","dport":{dport},"transport":"{transport}",'
+            f'"kind":"{head.kind}","method":"{head.method}","status_code":{code or "null"},'
+            f'"reason":{q(head.reason)},{code_view(code).json if code else _NO_CODE},'
             f'"call_id":{q(head.call_id)},"cseq_seq":{"null" if seq is None else seq},'
             f'"cseq_method":{q(head.cseq_method)},"via_branch":{q(head.via_branch)},'
             f'"from_tag":{q(head.from_tag)},"to_tag":{q(head.to_tag)},'

@@ -25,7 +25,7 @@ gives response times in milliseconds with microsecond precision, and releases a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sipstatus.capture._head import Head
 
@@ -147,7 +147,7 @@ class Transaction:
     final_code: int = 0
     final_ns: int | None = None
     ack_ns: int | None = None
-    responses: set[tuple[int, str]] = field(default_factory=set)
+    responses: set[tuple[int, str]] | None = None  # (code, To tag) seen; made on first use
 
 
 # What Transactions.observe reports for one message: the transaction (None if unmatched),
@@ -223,9 +223,12 @@ class Transactions:
         txn.last_ns = now_ns
         code = head.status_code
         signature = (code, head.to_tag)
-        repeated = signature in txn.responses
-        if not repeated and len(txn.responses) < 32:
-            txn.responses.add(signature)
+        seen = txn.responses
+        if seen is None:
+            seen = txn.responses = set()
+        repeated = signature in seen
+        if not repeated and len(seen) < 32:
+            seen.add(signature)
         if txn.first_response_ns is None:
             txn.first_response_ns = now_ns
             txn.first_response_code = code
