@@ -116,6 +116,21 @@ def test_ack_and_cancel_are_never_resends_but_final_responses_are(write: Write) 
     assert summarize(write(line.pcap()))["resent"] == 1
 
 
+def test_setup_time_after_cancel_runs_from_the_cancel(write: Write) -> None:
+    # tshark 4.0 restarts its per-direction state on a new CSeq method: the ACK to the 487
+    # is timed from the CANCEL (checked against tshark on fixtures/captures).
+    line = pcapgen.Timeline()
+    f = Flow(line, "c")
+    f.req("INVITE", 0)
+    f.resp(180, 100)
+    f.req("CANCEL", 400)
+    f.resp(200, 5, method="CANCEL")
+    f.resp(487, 20)
+    f.req("ACK", 10, to_tag="tt")
+    assert summarize(write(line.pcap()))["setup_time_ms"] == {
+        "avg": 35, "min": 35, "max": 35, "count": 1}
+
+
 def test_unknown_codes_are_not_folded(write: Write) -> None:
     line = pcapgen.Timeline()
     f = Flow(line, "x")

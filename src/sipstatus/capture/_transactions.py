@@ -6,12 +6,15 @@ Two bookkeepers run side by side, because they answer different questions:
 ``sip_is_packet_resend``, ``sip_find_request``, ``sip_find_invite``), so that the summary's
 ``resent`` count and setup times equal ``tshark -z sip,stat``. Its rules, kept as they are:
 one state per (Call-ID, source address and port, destination address and port); UDP only
-(tshark never flags a TCP message as resent and computes no times over TCP); a request is a
-resend when the same CSeq number and method were already requested in that direction (ACK and
-CANCEL never are); a final response is a resend when the last final response in that direction
-had the same CSeq and code; the setup time is the time from the INVITE (the request that last
-changed the CSeq in the ACK's direction) to the ACK, in whole milliseconds truncated the way C
-truncates; an ACK with a setup time of 0 ms does not count.
+(tshark never flags a TCP message as resent and computes no times over TCP); a message whose
+CSeq number or CSeq method differs from the state's starts it afresh (and a request then sets
+its "request time"); a request is a resend when the same CSeq was already requested in that
+direction (ACK and CANCEL never are); a final response is a resend when the last final
+response in that direction had the same CSeq and code; the setup time of an ACK is its time
+minus the request time of its direction's state, in whole milliseconds truncated the way C
+truncates (so after a CANCEL it is measured from the CANCEL, as tshark 4.0 does); an ACK with
+a setup time of 0 ms does not count. These rules were checked message by message against
+tshark 4.0.17 on the committed captures (fixtures/captures) and on synthetic ones.
 
 :class:`Transactions` matches the way RFC 3261 §17.1.3 / §17.2.3 do: a response belongs to
 the client transaction whose request had the same top Via ``branch`` (with the magic cookie
@@ -95,7 +98,7 @@ class TsharkLedger:
             compare = 0
         else:
             compare = state.cseq
-            if cseq != state.cseq:
+            if cseq != state.cseq or method != state.method:
                 state.cseq, state.method, state.state, state.frame = cseq, method, _NOTHING, 0
                 if is_request:
                     state.sec, state.nsec = sec, nsec
