@@ -3,7 +3,7 @@
 Usage:  python bench/bench_scan.py [--calls N] [--runs R] [--capture FILE] [--keep DIR]
 
 Without --capture it synthesises a capture (tests/capture/pcapgen.py) of N calls (default
-2,000 -> 21,200 SIP messages), half over UDP, half over one TCP connection, into a temporary
+2,100 -> 20,790 SIP messages), half over UDP, half over one TCP connection, into a temporary
 directory. Then, interleaving the commands in every round so that background load hits them
 alike, it times R rounds (default 5) of:
 
@@ -128,7 +128,7 @@ def tshark_stat(text: str) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=2100)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--capture", type=Path)
     parser.add_argument("--keep", type=Path, help="write the synthetic capture here")
