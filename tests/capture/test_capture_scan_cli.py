@@ -192,3 +192,19 @@ def test_summary_matches_tshark_sip_stat(write: Write) -> None:
     setup = ours["setup_time_ms"]
     assert f"Average setup time {setup['avg']} ms\n Min {setup['min']} ms\n Max " \
            f"{setup['max']} ms" in text
+
+
+def test_progress_bar_draws_and_clears(write: Write) -> None:
+    from sipstatus.capture._pcap import CaptureFile
+    from sipstatus.capture._scan import Progress
+
+    path = write(sample().pcap())
+    screen = io.StringIO()
+    bar = Progress(screen)
+    capture = CaptureFile(path)
+    bar(capture, 42)
+    bar(capture, 43)  # within 0.1 s of the last draw: skipped
+    bar.clear()
+    text = screen.getvalue()
+    assert text.count("42 messages") == 1 and "43 messages" not in text
+    assert "100%" in text and text.endswith("\r\033[K")
