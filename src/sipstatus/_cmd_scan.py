@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
                 pass
     except CaptureError as exc:
         failure = str(exc)
+    except BrokenPipeError:
+        raise  # `sipstatus scan ... | head`: the command line handles it
     except OSError as exc:  # missing or unreadable file
         failure = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
     finally:

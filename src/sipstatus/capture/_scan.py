@@ -332,7 +332,7 @@ def write_csv(records: Iterable[Record], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(RECORD_FIELDS)
     for record in records:
-        writer.writerow(["" if v is None else v for v in record_values(record)])
+        writer.writerow([_cell(v) for v in record_values(record)])
 
 
 def call_values(call: Call) -> tuple[object, ...]:
@@ -359,22 +359,23 @@ class CallWriter:
         if self._csv is not None:
             self._csv.writerow(CALL_FIELDS)
         elif fmt == "text":
-            out.write(f"{'outcome':<12} {'final':>5} {'start':>17} {'setup ms':>10} "
+            out.write(f"{'outcome':<16} {'final':>5} {'start':>17} {'setup ms':>10} "
                       f"{'duration ms':>12} {'msgs':>5}  call-id\n")
 
     def __call__(self, call: Call) -> None:
         values = call_values(call)
         if self.fmt == "jsonl":
-            self.out.write(json.dumps(dict(zip(CALL_FIELDS, values, strict=True))) + "\n")
+            self.out.write(json.dumps(dict(zip(CALL_FIELDS, values, strict=True)),
+                                      separators=(",", ":")) + "\n")
         elif self._csv is not None:
-            self._csv.writerow(["" if v is None else v for v in values])
+            self._csv.writerow([_cell(v) for v in values])
         elif self.fmt == "json":
             self.kept.append(dict(zip(CALL_FIELDS, values, strict=True)))
         else:
             outcome = call.outcome() + (" (ended)" if call.ended else "")
             setup = f"{call.setup_ms:.0f}" if call.setup_ms is not None else "-"
             duration = f"{call.duration_ms:.0f}" if call.duration_ms is not None else "-"
-            self.out.write(f"{outcome:<12} {call.final_code or '-':>5} "
+            self.out.write(f"{outcome:<16} {call.final_code or '-':>5} "
                            f"{call.start_ns / 1e9:>17.6f} {setup:>10} {duration:>12} "
                            f"{call.messages:>5}  {call.call_id}\n")
 
@@ -382,7 +383,7 @@ class CallWriter:
 def write_metrics(metrics: tuple[Metric, ...], fmt: str, out: IO[str]) -> None:
     if fmt == "jsonl":
         for metric in metrics:
-            out.write(json.dumps(metric.as_dict()) + "\n")
+            out.write(json.dumps(metric.as_dict(), separators=(",", ":")) + "\n")
         return
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
@@ -418,6 +419,15 @@ def write_metrics(metrics: tuple[Metric, ...], fmt: str, out: IO[str]) -> None:
 
 def _blank(value: object) -> object:
     return "" if value is None else value
+
+
+def _cell(value: object) -> object:
+    """A CSV cell: empty for None, true/false as in the JSON formats."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def write_summary_text(summary: dict[str, Any], out: IO[str]) -> None:
