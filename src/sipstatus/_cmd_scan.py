@@ -98,11 +98,13 @@ def run(args: argparse.Namespace) -> int:
     metrics = scan.metrics.results() if scan.metrics is not None else None
     if fmt == "json":
         document: dict[str, Any] = result if summary else {}
-        if call_writer is not None:
-            document["call_list"] = call_writer.kept
         if metrics is not None:
             document["metrics"] = [metric.as_dict() for metric in metrics]
-        out.write(json.dumps(document, indent=2) + "\n")
+        text = json.dumps(document, indent=2)
+        if call_writer is not None:  # the object was opened by the call list: continue it
+            call_writer.close()
+            text = ("," + text[1:]) if document else "\n}"
+        out.write(text + "\n")
     else:
         if summary and fmt == "jsonl":
             out.write(json.dumps(result) + "\n")

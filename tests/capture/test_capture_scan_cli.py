@@ -99,6 +99,9 @@ def test_calls_and_metrics(write: Write, capsys: pytest.CaptureFixture[str]) -> 
     assert status == 0 and tuple(call) == CALL_FIELDS
     assert (call["outcome"], call["ended"], call["final_code"], call["setup_ms"]) == (
         "answered", True, 200, 1600.0)
+    _, out, _ = scan(capsys, "--calls", "--format", "json", path)
+    document = json.loads(out)  # the call list is streamed into the one JSON object
+    assert document["call_list"] == [call] and document["messages"] == 9
     _, out, _ = scan(capsys, "--metrics", "--format", "json", path)
     metrics = {m["name"]: m for m in json.loads(out)["metrics"]}
     assert set(metrics) == {"SER", "SEER", "ISA", "SCR", "SRD", "SDD", "SDT", "RRD", "IRA"}

@@ -348,16 +348,19 @@ def call_values(call: Call) -> tuple[object, ...]:
 
 
 class CallWriter:
-    """Writes each released call as it comes (no call list is kept in memory, except for
-    ``json``, whose one object needs them all)."""
+    """Writes each released call as it comes: no call list is kept in memory. For ``json``
+    it opens the document's ``"call_list"`` array; :meth:`close` ends the array, and the
+    caller writes the rest of the object."""
 
     def __init__(self, fmt: str, out: IO[str]) -> None:
         self.fmt = fmt
         self.out = out
-        self.kept: list[dict[str, object]] = []
+        self.count = 0
         self._csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
         if self._csv is not None:
             self._csv.writerow(CALL_FIELDS)
+        elif fmt == "json":
+            out.write('{\n  "call_list": [')
         elif fmt == "text":
             out.write(f"{'outcome':<16} {'final':>5} {'start':>17} {'setup ms':>10} "
                       f"{'duration ms':>12} {'msgs':>5}  call-id\n")
@@ -370,7 +373,8 @@ class CallWriter:
         elif self._csv is not None:
             self._csv.writerow([_cell(v) for v in values])
         elif self.fmt == "json":
-            self.kept.append(dict(zip(CALL_FIELDS, values, strict=True)))
+            row = json.dumps(dict(zip(CALL_FIELDS, values, strict=True)))
+            self.out.write(("," if self.count else "") + "\n    " + row)
         else:
             outcome = call.outcome() + (" (ended)" if call.ended else "")
             setup = f"{call.setup_ms:.0f}" if call.setup_ms is not None else "-"
@@ -378,6 +382,11 @@ class CallWriter:
             self.out.write(f"{outcome:<16} {call.final_code or '-':>5} "
                            f"{call.start_ns / 1e9:>17.6f} {setup:>10} {duration:>12} "
                            f"{call.messages:>5}  {call.call_id}\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write("\n  ]" if self.count else "]")
 
 
 def write_metrics(metrics: tuple[Metric, ...], fmt: str, out: IO[str]) -> None:
