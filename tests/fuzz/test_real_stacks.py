@@ -1,0 +1,71 @@
+"""The fuzzer against real SIP stacks on loopback, started and stopped here: Kamailio (with
+tests/fuzz/kamailio.cfg, UDP and TCP) in the default mode, and SIPp as a UAC in --answer mode.
+Skipped, with the reason, where the Debian packages kamailio / sip-tester are missing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fuzz_support import KAMAILIO_CFG, free_port, need, started, wait_for_udp_sip
+
+from sipstatus import _cli
+
+pytestmark = pytest.mark.network
+
+FAST = ["--rate", "500", "--probe-timeout", "0.5", "--reply-wait", "0.03", "-q"]
+
+
+@pytest.fixture(scope="module")
+def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    program = need("kamailio", "kamailio")
+    work = tmp_path_factory.mktemp("kamailio")
+    port = free_port()
+    argv = [program, "-f", str(KAMAILIO_CFG), "-DD", "-E", "-m", "64", "-M", "8",
+            "-Y", str(work), "-w", str(work),
+            "-l", f"udp:127.0.0.1:{port}", "-l", f"tcp:127.0.0.1:{port}"]
+    with started(argv, work / "kamailio.log") as process:
+        wait_for_udp_sip(port)
+        yield port
+        assert process.poll() is None, "kamailio exited during the tests"
+
+
+def _run(argv: list[str], out: Path) -> tuple[int, dict[str, Any]]:
+    status = _cli.main(["fuzz", *argv, "--out", str(out), *FAST])
+    return status, json.loads((out / "report.json").read_text())
+
+
+@pytest.mark.parametrize(("transport", "cases"), [("udp", 120), ("tcp", 40)])
+def test_kamailio_run_completes_its_cases(
+    kamailio: int, transport: str, cases: int, tmp_path: Path
+) -> None:
+    status, report = _run([f"{transport}:127.0.0.1:{kamailio}", "--cases", str(cases),
+                           "--seed", "11"], tmp_path)
+    assert report["stopped"] == "cases" and report["cases"] == cases
+    assert report["target_alive"] is True
+    assert not [f for f in report["findings"] if f["kind"] == "target-dead"]
+    assert status == (1 if report["findings"] else 0)
+    assert report["labels"]["valid"] > 0 and len(report["labels"]) > 10
+    for finding in report["findings"]:
+        assert finding["kind"] in ("malformed-reply", "server-error")
+        assert finding["reply"] and (tmp_path / finding["file"]).is_file()
+
+
+def test_sipp_uac_is_answered(tmp_path: Path) -> None:
+    program = need("sipp", "sip-tester")
+    ours, theirs = free_port(), free_port()
+    argv = [program, "-sn", "uac", f"127.0.0.1:{ours}", "-i", "127.0.0.1", "-p", str(theirs),
+            "-aa", "-r", "50", "-m", "100000", "-nostdin", "-timeout", "60s"]
+    with started(argv, tmp_path / "sipp.log") as process:
+        wait_for_udp_sip(theirs)  # -aa: SIPp answers OPTIONS once it is up
+        status, report = _run(["--answer", "--listen", f"127.0.0.1:{ours}",
+                               f"udp:127.0.0.1:{theirs}", "--cases", "60", "--seed", "2",
+                               "--malformed-ratio", "0", "--idle-timeout", "5"], tmp_path)
+        assert process.poll() is None, "sipp exited"
+    assert report["mode"] == "answer"
+    assert report["stopped"] == "cases" and report["cases"] == 60
+    assert report["labels"] == {"valid": 60} and report["target_alive"] is True
+    assert status == (1 if report["findings"] else 0)
