@@ -100,7 +100,7 @@ class Wire:
         return canonical_name(self.headers[index].partition(b":")[0])
 
     def value_at(self, index: int) -> bytes:
-        return self.headers[index].partition(b":")[2].strip(b" \t")
+        return self.headers[index].partition(b":")[2].strip(b" \t\r\n")
 
     def indexes(self, name: str) -> tuple[int, ...]:
         wanted = canonical_name(name)
