@@ -31,7 +31,7 @@ from sipstatus._fuzz_probe import Prober, ProbeResult, teardown
 from sipstatus._fuzz_target import Target
 from sipstatus._fuzz_transport import MAX_DATAGRAM, Conversation, Inbox, Link, LinkError, Pacer
 from sipstatus._fuzz_verdict import checker, judge, rejects
-from sipstatus._fuzz_wire import Wire, call_id, looks_like_sip
+from sipstatus._fuzz_wire import Wire, call_id, find_header, looks_like_sip
 
 Log = Callable[[str], None]
 
@@ -114,8 +114,11 @@ class _Run:
         for message in messages:
             verdict = judge(message)
             if not verdict.well_formed:
+                detail = verdict.problem or "rejected"
+                if case.malformed and rejects(case.data):
+                    detail += " (the case is malformed too: the reply may copy it)"
                 self.add(Finding(case, MALFORMED_REPLY, message, verdict.classification,
-                                 verdict.problem or "rejected"))
+                                 detail))
             elif verdict.status_code is not None and 500 <= verdict.status_code < 600:
                 if case_malformed is None:
                     case_malformed = case.malformed and rejects(case.data)
@@ -155,9 +158,22 @@ class _Run:
                 got.append(data)
 
     def fresh(self, data: bytes, case: Case) -> bool:
-        """Not a retransmitted answer to an earlier case (late probe answers never get here)."""
+        """Whether ``data`` answers ``case`` rather than an earlier case (a retransmission, a
+        late answer). Call-ID decides; without one, CSeq must match (late probe answers never
+        get here)."""
         cid = call_id(data)
-        return cid is None or cid == call_id(case.data) or cid not in self.case_ids
+        if cid is not None:
+            return cid == call_id(case.data) or cid not in self.case_ids
+        got, sent = _cseq(data), _cseq(case.data)
+        return got is None or sent is None or got == sent
+
+
+def _cseq(data: bytes) -> tuple[bytes, ...] | None:
+    value = find_header(data, "cseq")
+    if value is None:
+        return None
+    parts = value.split()
+    return (parts[0].lstrip(b"0"), *parts[1:]) if parts else None
 
 
 def _collect(run: _Run, case: Case, replies: list[bytes], probe: ProbeResult) -> list[bytes]:

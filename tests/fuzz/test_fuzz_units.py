@@ -11,10 +11,10 @@ import pytest
 import sipstatus
 from sipstatus import _cli
 from sipstatus._fuzz_build import Endpoint
-from sipstatus._fuzz_model import MALFORMED_REPLY, TARGET_DEAD, Case, Finding
+from sipstatus._fuzz_model import MALFORMED_REPLY, TARGET_DEAD, Case, Finding, Mutation
 from sipstatus._fuzz_probe import options, teardown
 from sipstatus._fuzz_report import write
-from sipstatus._fuzz_run import Outcome, Settings, rebase
+from sipstatus._fuzz_run import Outcome, Settings, _Run, rebase
 from sipstatus._fuzz_target import Target, TargetError, parse_listen, parse_target
 from sipstatus._fuzz_verdict import judge
 from sipstatus._fuzz_wire import Wire, call_id, frame
@@ -180,3 +180,18 @@ def test_bad_option_values_exit_2(option: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         _cli.main(["fuzz", "udp:127.0.0.1:5060", *option])
     assert exit_info.value.code == 2
+
+
+def test_replies_are_attributed_to_their_case() -> None:
+    run = _Run(Settings(target=Target("udp", "127.0.0.1", 5060)), lambda line: None)
+    run.next_case(Mutation(INVITE, "valid", INVITE))
+    later = INVITE.replace(b"call-1@", b"call-2@").replace(b"CSeq: 7", b"CSeq: 9")
+    case = run.next_case(Mutation(later, "empty-header-value", INVITE))
+    reply = (b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-1\r\n"
+             b"Call-ID: call-1@127.0.0.1\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n")
+    assert not run.fresh(reply, case)  # answers the first case (a late retransmission)
+    assert run.fresh(reply.replace(b"call-1@", b"call-2@"), case)
+    assert run.fresh(reply.replace(b"call-1@", b"call-9@"), case)  # unknown: the target's
+    no_call_id = reply.replace(b"Call-ID: call-1@127.0.0.1\r\n", b"Call-ID: \r\n")
+    assert not run.fresh(no_call_id, case)  # CSeq 7 is not this case's 9
+    assert run.fresh(no_call_id.replace(b"CSeq: 7", b"CSeq: 09"), case)
