@@ -35,6 +35,9 @@ from sipstatus._fuzz_wire import Wire, call_id, find_header, looks_like_sip
 
 Log = Callable[[str], None]
 
+# Seconds without a message after which a case's answer is taken as complete.
+QUIET = 0.02
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -147,7 +150,9 @@ class _Run:
         )
 
     def replies(self, conversation: Conversation, case: Case) -> list[bytes]:
-        """What the target sends within ``reply_wait`` seconds of ``case``."""
+        """What the target sends within ``reply_wait`` seconds of ``case``; once it has
+        answered, the window closes after ``QUIET`` seconds without another message (or when
+        the next send is due anyway). Later replies still reach the case through the probe."""
         got: list[bytes] = []
         deadline = time.monotonic() + self.settings.reply_wait
         while True:
@@ -156,6 +161,8 @@ class _Run:
                 return got
             if self.fresh(data, case):
                 got.append(data)
+                quiet = max(time.monotonic() + QUIET, self.pacer.next_slot)
+                deadline = min(deadline, quiet)
 
     def fresh(self, data: bytes, case: Case) -> bool:
         """Whether ``data`` answers ``case`` rather than an earlier case (a retransmission, a
