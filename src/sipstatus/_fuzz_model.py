@@ -56,7 +56,9 @@ class Finding:
     """Something the target did wrong after ``case``.
 
     ``reply`` is what the target sent back to the case (None if nothing), and
-    ``classification`` the category and action sipstatus gives that reply.
+    ``classification`` the category and action sipstatus gives that reply. ``preceding``
+    holds, for a dead target, the cases sent just before (latest first): a crash can show
+    only some cases after its cause.
     """
 
     case: Case
@@ -64,3 +66,4 @@ class Finding:
     reply: bytes | None
     classification: tuple[tuple[str, str], ...] | None
     detail: str
+    preceding: tuple[Case, ...] = ()

@@ -18,7 +18,9 @@ report.json::
     }
 
 In ``--answer`` mode a finding also has ``request_file``: the target's request the case
-answered, which ``--replay`` uses to aim the case at a new request.
+answered, which ``--replay`` uses to aim the case at a new request. A ``target-dead``
+finding also lists ``preceding``: the up to five cases sent before it (``file``, ``case``,
+``label``; ``.before-1`` is the latest), saved too, for crashes that show late.
 ``reply`` is the target's bytes decoded as UTF-8 with backslash escapes for anything else.
 """
 
@@ -38,6 +40,11 @@ def finding_file(number: int, finding: Finding) -> str:
     return f"finding-{number:04d}-{finding.kind}-{finding.case.label}.sip"
 
 
+def preceding_file(number: int, finding: Finding, k: int) -> str:
+    """The k-th case before a dead target's finding (1 = the one just before)."""
+    return f"{finding_file(number, finding)}.before-{k}"
+
+
 REQUEST_SUFFIX = ".request"
 
 
@@ -45,6 +52,11 @@ def _finding(number: int, finding: Finding) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if finding.case.answered is not None:
         extra["request_file"] = finding_file(number, finding) + REQUEST_SUFFIX
+    if finding.preceding:
+        extra["preceding"] = [
+            {"file": preceding_file(number, finding, k), "case": c.index, "label": c.label}
+            for k, c in enumerate(finding.preceding, 1)
+        ]
     return {
         "file": finding_file(number, finding),
         **extra,
@@ -82,6 +94,8 @@ def write(directory: Path, settings: Settings, outcome: Outcome) -> Path:
         (directory / name).write_bytes(finding.case.data)
         if finding.case.answered is not None:
             (directory / (name + REQUEST_SUFFIX)).write_bytes(finding.case.answered)
+        for k, case in enumerate(finding.preceding, 1):
+            (directory / preceding_file(number, finding, k)).write_bytes(case.data)
     path = directory / REPORT
     path.write_text(json.dumps(report(settings, outcome), indent=2, ensure_ascii=False) + "\n",
                     encoding="utf-8")

@@ -14,7 +14,7 @@ A run stops after ``cases`` cases, after ``duration`` seconds, or when the targe
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +37,8 @@ Log = Callable[[str], None]
 
 # Seconds without a message after which a case's answer is taken as complete.
 QUIET = 0.02
+# Cases kept (and saved) before the one after which the target died.
+PRECEDING = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class _Run:
         self.case_ids: set[str] = set()
         self.started = time.monotonic()
         self.count = 0
+        self.recent: deque[Case] = deque(maxlen=PRECEDING + 1)
 
     def time_left(self) -> bool:
         duration = self.settings.duration
@@ -102,7 +105,9 @@ class _Run:
         cid = call_id(mutation.data)
         if cid:
             self.case_ids.add(cid)
-        return Case(self.count, mutation.data, mutation.label, answered)
+        case = Case(self.count, mutation.data, mutation.label, answered)
+        self.recent.append(case)
+        return case
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -132,10 +137,12 @@ class _Run:
     def dead(self, case: Case, replies: list[bytes], probe: ProbeResult) -> None:
         reply = replies[0] if replies else None
         verdict = judge(reply) if reply is not None else None
+        before = tuple(c for c in reversed(self.recent) if c.index < case.index)
         self.add(Finding(
             case, TARGET_DEAD, reply, verdict.classification if verdict else None,
             f"no answer to {probe.attempts} OPTIONS probe(s) of "
             f"{self.settings.probe_timeout:g} s after this case",
+            preceding=before,
         ))
 
     def outcome(self, alive: bool, stopped: str) -> Outcome:

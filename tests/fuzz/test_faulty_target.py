@@ -40,6 +40,9 @@ def test_crash_is_found_reported_and_replayed(
     assert sum(report["labels"].values()) == report["cases"]
     for finding in report["findings"]:
         assert (out / finding["file"]).is_file()
+    before = dead[0]["preceding"]
+    assert [p["case"] for p in before] == list(range(dead[0]["case"] - 1, dead[0]["case"] - 6, -1))
+    assert all((out / p["file"]).is_file() for p in before)
     reproducer = out / dead[0]["file"]
     assert b"Content-Length: -" in reproducer.read_bytes()
 

@@ -143,7 +143,8 @@ def test_rebase_aims_a_saved_answer_at_a_new_request() -> None:
 
 def test_report(tmp_path: Path) -> None:
     settings = Settings(target=Target("udp", "127.0.0.1", 5060), seed=4)
-    dead = Finding(Case(3, b"INVITE x\r\n", "nul-byte"), TARGET_DEAD, None, None, "silence")
+    dead = Finding(Case(3, b"INVITE x\r\n", "nul-byte"), TARGET_DEAD, None, None, "silence",
+                   preceding=(Case(2, b"OPTIONS w\r\n", "valid"),))
     bad = Finding(Case(5, b"BYE y\r\n", "valid", answered=b"BYE z"), MALFORMED_REPLY,
                   b"SIP/2.0 200 \xff", (("code", "200"),), "invalid UTF-8")
     outcome = Outcome(cases=5, findings=(dead, bad), target_alive=False, elapsed=1.25,
@@ -156,8 +157,11 @@ def test_report(tmp_path: Path) -> None:
     first, second = report["findings"]
     assert first == {"file": "finding-0001-target-dead-nul-byte.sip", "label": "nul-byte",
                      "kind": "target-dead", "case": 3, "reply": None, "classification": None,
-                     "detail": "silence"}
+                     "detail": "silence",
+                     "preceding": [{"file": "finding-0001-target-dead-nul-byte.sip.before-1",
+                                    "case": 2, "label": "valid"}]}
     assert (tmp_path / "out" / first["file"]).read_bytes() == b"INVITE x\r\n"
+    assert (tmp_path / "out" / first["preceding"][0]["file"]).read_bytes() == b"OPTIONS w\r\n"
     assert second["reply"] == "SIP/2.0 200 \\xff" and second["classification"] == {"code": "200"}
     assert (tmp_path / "out" / second["request_file"]).read_bytes() == b"BYE z"
 
