@@ -11,7 +11,7 @@ report.json::
          "label": "content-length-negative", "kind": "target-dead", "case": 17,
          "reply": "SIP/2.0 400 Bad Request\\r\\n..." or null,
          "classification": {"code": "400", "category": "client_failure",
-                            "action": "fix_request"} or null,
+                            "action": "do_not_retry"} or null,
          "detail": "..."}
       ],
       "target_alive": false

@@ -1,0 +1,40 @@
+"""docs/fuzzing.md stays true: its Python example runs, its label table and option synopsis
+match the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sipstatus import _cli
+from sipstatus import strategies as sips
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "fuzzing.md"
+TEXT = DOC.read_text(encoding="utf-8")
+
+
+def test_the_user_test_example_runs() -> None:
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", TEXT, re.DOTALL)
+              if "sipstatus import strategies" in b]
+    assert len(blocks) == 1
+    exec(compile(blocks[0], f"{DOC}:example", "exec"), {"__name__": "doc_example"})
+
+
+def test_every_mutation_label_is_documented() -> None:
+    documented = set()
+    for row in re.findall(r"^\| (`[a-z0-9-]+`(?:, `[a-z0-9-]+`)*) \|", TEXT, re.MULTILINE):
+        documented.update(re.findall(r"`([a-z0-9-]+)`", row))
+    assert set(sips.MUTATION_LABELS) <= documented
+    assert documented - set(sips.MUTATION_LABELS) <= {"malformed-reply", "server-error",
+                                                      "target-dead"}
+
+
+def test_the_synopsis_names_the_real_options() -> None:
+    synopsis = re.search(r"```\nsipstatus fuzz (.*?)```", TEXT, re.DOTALL)
+    assert synopsis is not None
+    documented = set(re.findall(r"(--[a-z-]+|-q)\b", synopsis.group(1)))
+    parser = _cli.build_parser()
+    fuzz = parser._subparsers._group_actions[0].choices["fuzz"]  # type: ignore[union-attr]
+    real = {o for action in fuzz._actions for o in action.option_strings} - {"-h", "--help",
+                                                                              "--quiet"}
+    assert documented == real
