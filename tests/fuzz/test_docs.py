@@ -3,10 +3,11 @@ match the code."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
-from sipstatus import _cli
+from sipstatus import _cmd_fuzz
 from sipstatus import strategies as sips
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fuzzing.md"
@@ -33,8 +34,9 @@ def test_the_synopsis_names_the_real_options() -> None:
     synopsis = re.search(r"```\nsipstatus fuzz (.*?)```", TEXT, re.DOTALL)
     assert synopsis is not None
     documented = set(re.findall(r"(--[a-z-]+|-q)\b", synopsis.group(1)))
-    parser = _cli.build_parser()
-    fuzz = parser._subparsers._group_actions[0].choices["fuzz"]  # type: ignore[union-attr]
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    _cmd_fuzz.register(subparsers)
+    fuzz = subparsers._name_parser_map["fuzz"]
     real = {o for action in fuzz._actions for o in action.option_strings} - {"-h", "--help",
                                                                               "--quiet"}
     assert documented == real
