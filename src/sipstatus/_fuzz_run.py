@@ -250,11 +250,25 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
     log(f"listening on {inbox.local.transport.lower()}:{inbox.local.host_ref}:{inbox.local.port}"
         f" for requests from {settings.target}")
     try:
+        # The target's first request shows it is up (a UAC over TCP must find us listening
+        # before it sends anything, so there is no probe before it); then it must answer one.
+        first = inbox.receive(time.monotonic() + settings.idle_timeout)
+        if first is None:
+            raise LinkError(f"{settings.target} sent no request in {settings.idle_timeout:g} s:"
+                            " nothing to answer")
+        inbox.push_back(first)
         if not _probe_answer(run, prober, inbox).alive:
             raise LinkError(f"{settings.target} does not answer OPTIONS: nothing to fuzz")
         answers = answer_cases(settings.seed, settings.malformed_ratio, inbox.local)
         stopped = "cases" if settings.cases is not None else "duration"
         last: Case | None = None
+        calls: dict[str, Case] = {}  # Call-ID -> the latest case that answered in that call
+
+        def blame(message: bytes) -> Case | None:
+            """The case a message from the target follows from: the latest answer in its call
+            (an ACK copies the answer's headers), else the latest case."""
+            return calls.get(call_id(message) or "", last)
+
         try:
             while run.more_cases():
                 wait = settings.idle_timeout
@@ -265,21 +279,23 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
                     stopped = "duration" if not run.time_left() else "target-idle"
                     break
                 data, reply = item
+                cause = blame(data)
+                if cause is not None:  # a malformed request is a finding too
+                    run.assess(cause, [data])
                 if data[:4].upper() == b"SIP/" or not looks_like_sip(data):
-                    if last is not None:
-                        run.assess(last, [data])
                     continue
-                if last is not None:
-                    run.assess(last, [data])  # a malformed request is a finding too
                 if data.split(b" ", 1)[0] == b"ACK":
                     continue
                 case = run.next_case(answers(data), answered=data)
                 last = case
+                calls[call_id(data) or ""] = case
                 run.pacer.wait()
                 reply(case.data)
                 time.sleep(settings.reply_wait)
                 probe = _probe_answer(run, prober, inbox)
-                run.assess(case, [m for m in probe.others if m[:4].upper() == b"SIP/"])
+                for message in probe.others:
+                    if message[:4].upper() == b"SIP/":
+                        run.assess(blame(message) or case, [message])
                 if not probe.alive:
                     run.dead(case, [], probe)
                     return run.outcome(False, "target-dead")

@@ -5,6 +5,9 @@ Skipped, with the reason, where the Debian packages kamailio / sip-tester are mi
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,3 +72,37 @@ def test_sipp_uac_is_answered(tmp_path: Path) -> None:
     assert report["stopped"] == "cases" and report["cases"] == 60
     assert report["labels"] == {"valid": 60} and report["target_alive"] is True
     assert status == (1 if report["findings"] else 0)
+
+
+def test_sipp_uac_over_tcp_is_answered(tmp_path: Path) -> None:
+    program = need("sipp", "sip-tester")
+    ours, theirs = free_port(), free_port()
+    result: dict[str, Any] = {}
+
+    def fuzz() -> None:  # over TCP the UAC needs us listening before it starts
+        result["run"] = _run(["--answer", "--listen", f"127.0.0.1:{ours}",
+                              f"tcp:127.0.0.1:{theirs}", "--cases", "40", "--seed", "2",
+                              "--malformed-ratio", "0", "--idle-timeout", "10"], tmp_path)
+
+    thread = threading.Thread(target=fuzz)
+    thread.start()
+    _wait_listening(ours)
+    argv = [program, "-sn", "uac", f"127.0.0.1:{ours}", "-i", "127.0.0.1", "-p", str(theirs),
+            "-t", "t1", "-aa", "-r", "50", "-m", "100000", "-nostdin", "-timeout", "60s"]
+    with started(argv, tmp_path / "sipp.log"):
+        thread.join(60)  # (SIPp -t t1 exits once we close its connection: that is the end)
+        assert not thread.is_alive()
+    status, report = result["run"]
+    assert report["stopped"] == "cases" and report["cases"] == 40
+    assert report["labels"] == {"valid": 40} and report["target_alive"] is True
+    assert status == (1 if report["findings"] else 0)
+
+
+def _wait_listening(port: int, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on tcp:127.0.0.1:{port}")
