@@ -4,7 +4,7 @@ report.json::
 
     {
       "target": "udp:127.0.0.1:5060", "mode": "send", "seed": 1,
-      "cases": 200, "elapsed": 12.3, "stopped": "cases", "checked_by": "...",
+      "cases": 200, "elapsed": 12.3, "stopped": "cases",
       "labels": {"valid": 101, "content-length-negative": 3, ...},
       "findings": [
         {"file": "finding-0001-target-dead-content-length-negative.sip",
@@ -79,7 +79,6 @@ def report(settings: Settings, outcome: Outcome) -> dict[str, Any]:
         "cases": outcome.cases,
         "elapsed": round(outcome.elapsed, 3),
         "stopped": outcome.stopped,
-        "checked_by": outcome.checked_by,
         "labels": dict(outcome.labels),
         "findings": [_finding(n, f) for n, f in enumerate(outcome.findings, 1)],
         "target_alive": outcome.target_alive,

@@ -30,7 +30,7 @@ from sipstatus._fuzz_model import (
 from sipstatus._fuzz_probe import Prober, ProbeResult, teardown
 from sipstatus._fuzz_target import Target
 from sipstatus._fuzz_transport import MAX_DATAGRAM, Conversation, Inbox, Link, LinkError, Pacer
-from sipstatus._fuzz_verdict import checker, judge, rejects
+from sipstatus._fuzz_verdict import judge, rejects
 from sipstatus._fuzz_wire import Wire, call_id, find_header, looks_like_sip
 
 Log = Callable[[str], None]
@@ -70,7 +70,6 @@ class Outcome:
     elapsed: float
     stopped: str
     labels: tuple[tuple[str, int], ...]
-    checked_by: str
 
 
 def _endpoint(target: Target) -> b.Endpoint:
@@ -153,7 +152,6 @@ class _Run:
             elapsed=time.monotonic() - self.started,
             stopped=stopped,
             labels=tuple(sorted(self.labels.items())),
-            checked_by=checker(),
         )
 
     def replies(self, conversation: Conversation, case: Case) -> list[bytes]:

@@ -148,8 +148,7 @@ def test_report(tmp_path: Path) -> None:
     bad = Finding(Case(5, b"BYE y\r\n", "valid", answered=b"BYE z"), MALFORMED_REPLY,
                   b"SIP/2.0 200 \xff", (("code", "200"),), "invalid UTF-8")
     outcome = Outcome(cases=5, findings=(dead, bad), target_alive=False, elapsed=1.25,
-                      stopped="target-dead", labels=(("nul-byte", 1), ("valid", 4)),
-                      checked_by="sipstatus.parse(strict=True)")
+                      stopped="target-dead", labels=(("nul-byte", 1), ("valid", 4)))
     path = write(tmp_path / "out", settings, outcome)
     report = json.loads(path.read_text())
     assert report["cases"] == 5 and report["target_alive"] is False
