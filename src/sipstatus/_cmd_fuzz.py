@@ -78,7 +78,8 @@ def register(subparsers: Any) -> None:
                       help="--answer: where to listen (default: loopback, any free port)")
     mode.add_argument("--replay", metavar="FILE", type=Path,
                       help="send FILE (a finding's raw file) once, then probe; with --answer, "
-                           "send it as the answer to the next request")
+                           "answer the next request of the same method with it, re-aimed at "
+                           "that request")
     bounds = parser.add_argument_group("bounds")
     bounds.add_argument("--cases", type=_positive(int), default=None,
                         help="test cases to send, probes not counted (default: 100, or no "

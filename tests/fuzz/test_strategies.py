@@ -205,3 +205,21 @@ def test_seeded_drawer_is_reproducible() -> None:
 
     assert first(5) == first(5)
     assert first(5) != first(6)
+
+
+def test_without_hypothesis_the_errors_say_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "from sipstatus import _cli\n"
+        "assert _cli.main(['fuzz', 'udp:127.0.0.1:9']) == 2\n"
+        "try:\n"
+        "    import sipstatus.strategies\n"
+        "except ImportError as exc:\n"
+        "    assert \"pip install 'sipstatus[hypothesis]'\" in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('sipstatus.strategies imported without hypothesis')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "needs hypothesis: pip install 'sipstatus[hypothesis]'" in done.stderr
