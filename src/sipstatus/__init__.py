@@ -6,6 +6,16 @@ Everything public is importable from here; the ``_``-prefixed modules are privat
 
 from __future__ import annotations
 
+from sipstatus._classify import (
+    Advice,
+    AuthChallenge,
+    Backoff,
+    Classification,
+    Target,
+    backoff_window,
+    classify,
+)
+from sipstatus._codes import CODES, Action, Category, CodeInfo, CodeStatus, lookup
 from sipstatus._errors import SipParseError
 from sipstatus._headers import COMPACT_FORMS, HeaderField, Headers
 from sipstatus._message import RequestLine, SipRequest, SipResponse, StatusLine
@@ -18,6 +28,7 @@ from sipstatus._parse import (
     parse_response,
     parse_status_line,
 )
+from sipstatus._proxy import ProxyChoice, best_response
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -36,10 +47,19 @@ from sipstatus._values import (
 )
 
 __all__ = [
+    "CODES",
     "COMPACT_FORMS",
     "DEFAULT_LIMITS",
+    "Action",
+    "Advice",
+    "AuthChallenge",
+    "Backoff",
     "CSeq",
+    "Category",
     "Challenge",
+    "Classification",
+    "CodeInfo",
+    "CodeStatus",
     "ContactEntry",
     "HeaderField",
     "Headers",
@@ -47,6 +67,7 @@ __all__ = [
     "MediaType",
     "NameAddr",
     "Params",
+    "ProxyChoice",
     "RAck",
     "ReasonValue",
     "RequestLine",
@@ -56,11 +77,16 @@ __all__ = [
     "SipRequest",
     "SipResponse",
     "StatusLine",
+    "Target",
     "TokenWithParams",
     "Uri",
     "Via",
     "WarningValue",
+    "backoff_window",
+    "best_response",
+    "classify",
     "iter_messages",
+    "lookup",
     "parse",
     "parse_request",
     "parse_response",

@@ -43,6 +43,17 @@ class SipParseError(ValueError):
         self.expected = expected
         self.partial = partial
 
+    @property
+    def description(self) -> str:
+        """The message without its ``at line L, column C`` ending."""
+        suffix = f" at line {self.line}, column {self.column}"
+        return self.message[: -len(suffix)] if self.message.endswith(suffix) else self.message
+
+    def moved(self, data: bytes, base: int) -> SipParseError:
+        """The same error for a message that starts at ``base`` of a larger input ``data``."""
+        return error_at(data, base + self.offset, self.description, rule=self.rule,
+                        expected=self.expected, partial=self.partial)
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only fields do not survive the default pickling of exceptions.
         return (_rebuild, (self.message, self.offset, self.line, self.column, self.rule,
@@ -79,7 +90,7 @@ def error_at(
     """
     line, column = position(data, offset)
     return SipParseError(
-        f"{what} at line {line}, column {column}",
+        f"{what} at line {line}, column {column}" if what else f"at line {line}, column {column}",
         offset=offset,
         line=line,
         column=column,

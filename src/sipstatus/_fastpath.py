@@ -15,6 +15,9 @@ emulated:
   ...) and a general one (``token``) can both start, the contextual lexer always takes the
   higher-priority keyword. So an alternative that starts with the general terminal gets a
   negative look-ahead for the sibling's higher-priority first terminals.
+* **Tokens.** The lexer matches each terminal once, longest first, and never gives
+  characters back; each terminal's regex is wrapped in an atomic group to do the same
+  (which also keeps nested quantifiers from backtracking exponentially).
 * **Recursion.** ``comment`` nests; it is unrolled to :data:`COMMENT_DEPTH` levels, which
   makes the regex accept a subset of the grammar. Callers treat a regex miss as "ask Lark"
   (see ``_validate``), never as a rejection on its own.
@@ -84,7 +87,10 @@ class _Compiler:
         if kind == "value":
             symbol = tree.children[0]
             if symbol.is_term:
-                return f"(?:{_terminal(symbol.name)[0]})"
+                # Atomic: the lexer matches a terminal once and never gives characters
+                # back, and neither may the regex (nested quantifiers such as
+                # (ctext+)* would otherwise backtrack exponentially on a bad value).
+                return f"(?>{_terminal(symbol.name)[0]})"
             return self.rule(symbol.name)
         raise ValueError(f"unexpected node {kind} in the grammar")  # pragma: no cover
 

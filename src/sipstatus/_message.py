@@ -149,7 +149,7 @@ class _Message:
             return self._cache[slot]  # type: ignore[no-any-return]
         values = self.headers.values(key)
         try:
-            result = extract(values[0]) if values else None
+            result = extract(_typed.people_text(values[0])) if values else None
         except (ValueError, IndexError):
             raise self._unreadable(key) from None
         self._cache[slot] = result
@@ -163,7 +163,7 @@ class _Message:
         try:
             for value in self.headers.values(key):
                 if value:
-                    result += extract(value)
+                    result += extract(_typed.people_text(value))
         except (ValueError, IndexError):
             raise self._unreadable(key) from None
         self._cache[slot] = result
@@ -188,7 +188,7 @@ class _Message:
     @property
     def call_id(self) -> str | None:
         """Call-ID (RFC 3261 §20.8)."""
-        return self._one("call-id", _typed.people_text)
+        return self._one("call-id", str)
 
     @property
     def cseq(self) -> CSeq | None:
@@ -268,22 +268,22 @@ class _Message:
     @property
     def www_authenticate(self) -> tuple[Challenge, ...]:
         """WWW-Authenticate challenges, one per header field (RFC 3261 §20.44)."""
-        return self._many("www-authenticate", lambda v: (_typed.challenges(v),))
+        return self._many("www-authenticate", lambda v: (_typed.challenge(v),))
 
     @property
     def proxy_authenticate(self) -> tuple[Challenge, ...]:
         """Proxy-Authenticate challenges (RFC 3261 §20.27)."""
-        return self._many("proxy-authenticate", lambda v: (_typed.challenges(v),))
+        return self._many("proxy-authenticate", lambda v: (_typed.challenge(v),))
 
     @property
     def authorization(self) -> tuple[Challenge, ...]:
         """Authorization credentials (RFC 3261 §20.7)."""
-        return self._many("authorization", lambda v: (_typed.challenges(v),))
+        return self._many("authorization", lambda v: (_typed.challenge(v),))
 
     @property
     def proxy_authorization(self) -> tuple[Challenge, ...]:
         """Proxy-Authorization credentials (RFC 3261 §20.28)."""
-        return self._many("proxy-authorization", lambda v: (_typed.challenges(v),))
+        return self._many("proxy-authorization", lambda v: (_typed.challenge(v),))
 
     @property
     def warning(self) -> tuple[WarningValue, ...]:
@@ -448,7 +448,14 @@ class SipRequest(_Message):
         """The Request-URI split into its parts (RFC 3261 §19.1)."""
         cached = self._cache.get("request-uri")
         if cached is None:
-            cached = _typed.parse_uri(self.uri.encode("utf-8", "surrogateescape").decode("latin-1"))
+            try:
+                cached = _typed.parse_uri(self.uri)
+            except (ValueError, IndexError):
+                at = len(self.method) + 1
+                raise SipParseError(
+                    f"cannot read the Request-URI {self.uri!r} at line 1, column {at + 1}",
+                    offset=at, line=1, column=at + 1, rule="Request-URI (RFC 3261 §19.1)",
+                    expected="SIP-URI / SIPS-URI / absoluteURI") from None
             self._cache["request-uri"] = cached
         return cached  # type: ignore[no-any-return]
 

@@ -95,9 +95,9 @@ def parse_status_line(line: bytes | bytearray | memoryview | str) -> StatusLine:
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     text = data.decode("latin-1")
-    if data.count(b"\n") != 1:
-        raise error_at(data, text.index("\n") if "\n" in text[:-1] else 0,
-                       "expected a single line", rule=_STATUS_RULE)
+    if data.count(b"\n") != 1 or data.count(b"\r") != 1:
+        first_break = min(i for i in (text.find("\r"), text.find("\n")) if i >= 0)
+        raise error_at(data, first_break, "expected a single line", rule=_STATUS_RULE)
     version, code, reason = _status_line(text[:-2], data, 0, strict=True, defects=[])
     return StatusLine(version, code, reason)
 
@@ -109,9 +109,13 @@ def iter_messages(data: bytes | bytearray | memoryview | str, *, strict: bool = 
     Each message's body is framed by its Content-Length (a message without one is taken to
     have no body). Stops with :class:`SipParseError` at the first broken message.
     """
-    rest = _as_bytes(data)
+    whole = rest = _as_bytes(data)
     while rest.strip(b"\r\n"):
-        message, rest = _parse_one(rest, strict=strict, limits=limits, stream=True)
+        base = len(whole) - len(rest)
+        try:
+            message, rest = _parse_one(rest, strict=strict, limits=limits, stream=True)
+        except SipParseError as exc:
+            raise (exc.moved(whole, base) if base else exc) from None
         yield message
 
 
@@ -306,7 +310,8 @@ def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, st
         defects.append(f"Content-Length {length} exceeds the {available} octets of body")
         return data[body_start:], b""
     rest = data[body_start + length:]
-    if rest and not stream and rest.strip(b"\r\n\x00 "):
+    if rest and not stream and not strict and rest.strip(b"\r\n\x00 "):
+        # RFC 3261 §18.3: a datagram's octets past Content-Length are discarded.
         defects.append(f"{len(rest)} octets after the body ignored")
     return data[body_start:body_start + length], rest
 
@@ -470,12 +475,12 @@ def semantic_faults(message: SipRequest | SipResponse) -> list[tuple[int, str, s
             continue
         value = item.value
         if key == "cseq":
-            seq_text, _, method = value.partition(" ")
+            seq_text, method = value.split(None, 1)
             if int(seq_text) > _MAX_CSEQ:
                 faults.append((item.offset, f"CSeq number {seq_text} is not below 2**31 "
                                "(RFC 3261 §8.1.1.5)", "CSeq (RFC 3261 §20.16)"))
             if isinstance(message, SipRequest) and method.strip() != message.method:
-                faults.append((item.offset + len(seq_text) + 1,
+                faults.append((item.offset + value.index(method, len(seq_text)),
                                f"CSeq method {method.strip()} differs from the request method "
                                f"{message.method} (RFC 3261 §8.1.1.5)",
                                "CSeq (RFC 3261 §20.16)"))

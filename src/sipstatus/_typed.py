@@ -1,15 +1,19 @@
-"""Typed header values, read from header text that the grammar has already accepted.
+"""Typed header values: validation against the grammar, and cutting values into parts.
 
-Validation comes first (``validate_value``): the value must match its rule in
-``grammar/sip.lark`` (through the regex compiled from that rule, ``_fastpath``, and the
-Lark parser itself whenever the regex misses). The extraction functions below then only
-cut an accepted value at its separators, which the grammar puts in known places: a ``,``
-or ``;`` outside a quoted-string, an angle-bracketed URI or a comment is always a
-separator. ``tests/parse/test_typed_differential.py`` compares what they return with the
-tokens of Lark's parse tree.
+``validate_value`` checks a value against its rule in ``grammar/sip.lark``: through the
+regex compiled from that rule (``_fastpath``), and the Lark parser itself whenever the
+regex misses, so that an error names the exact place and what was expected. Strict mode
+runs it on every header; ``.defects`` runs it for lenient messages.
 
-Header text arrives as latin-1 ``str`` (one character per octet); text meant for people
-(display names, quoted strings, comments) is turned back into UTF-8 here.
+The extraction functions cut a value at its separators, which the grammar puts in known
+places: a ``,`` or ``;`` outside a quoted-string, an angle-bracketed URI or a comment is
+always a separator. They read lenient input forgivingly, raising ValueError or IndexError
+(which the accessors turn into SipParseError) only when a value makes no sense at all.
+``tests/parse/test_grammar_differential.py`` compares what they return with the tokens of
+Lark's parse tree on grammar-generated values.
+
+Header text is parsed as latin-1 (one character per octet); accessors decode it to UTF-8
+(``people_text``) once, before it reaches the extraction functions.
 """
 
 from __future__ import annotations
@@ -157,6 +161,7 @@ def expected_text(exc: UnexpectedInput) -> str:
 _LIST_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|\((?:[^()\\]|\\.)*\)|[^,"<(])+', re.S)
 _PARAM_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|[^;"<])+', re.S)
 _QUOTED_PAIR = re.compile(r"\\(.)", re.S)
+_TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 
 def people_text(value: str) -> str:
@@ -169,8 +174,8 @@ def people_text(value: str) -> str:
 def unquote(value: str) -> str:
     """A quoted-string's content, quoted-pairs resolved; other text is returned as is."""
     if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        return people_text(_QUOTED_PAIR.sub(r"\1", value[1:-1]))
-    return people_text(value)
+        return _QUOTED_PAIR.sub(r"\1", value[1:-1])
+    return value
 
 
 def split_list(value: str) -> list[str]:
@@ -203,7 +208,7 @@ def parse_uri(text: str) -> Uri:
     """Split a URI that the grammar accepted into its parts (RFC 3261 §19.1.1)."""
     if not _SIP_SCHEME.match(text):
         scheme, _, _ = text.partition(":")
-        return Uri(text=people_text(text), scheme=scheme.lower())
+        return Uri(text=text, scheme=scheme.lower())
     scheme, _, rest = text.partition(":")
     user = password = None
     # "@" appears in a SIP URI only at the end of userinfo (user and password may contain
@@ -233,7 +238,7 @@ def parse_uri(text: str) -> Uri:
             (name, value) for name, _, value in (h.partition("=") for h in headers_text.split("&"))
         )
     return Uri(
-        text=people_text(text),
+        text=text,
         scheme=scheme.lower(),
         user=user,
         password=password,
@@ -270,7 +275,7 @@ def _name_addr_parts(item: str) -> tuple[str | None, Uri, str]:
         else:
             start = item.index("<")
             words = item[:start].split()
-            display = people_text(" ".join(words)) if words else None
+            display = " ".join(words) if words else None
         close = item.index(">", start)
         return display, parse_uri(item[start + 1 : close]), item[close + 1 :]
     # A bare addr-spec holds no ";" (RFC 3261 §20.10), so the first ";" ends it.
@@ -300,17 +305,17 @@ def split_name_addr(text: str) -> tuple[str | None, Uri, Params]:
 
 
 def name_addr(value: str) -> NameAddr:
-    return NameAddr(people_text(value.strip()), None)
+    return NameAddr(value.strip(), None)
 
 
 def name_addr_list(value: str) -> tuple[NameAddr, ...]:
-    return tuple(NameAddr(people_text(item)) for item in split_list(value))
+    return tuple(NameAddr(item) for item in split_list(value))
 
 
 def contact_list(value: str) -> tuple[ContactEntry, ...]:
     if value.strip() == "*":
         return (ContactEntry("*"),)
-    return tuple(ContactEntry(people_text(item)) for item in split_list(value))
+    return tuple(ContactEntry(item) for item in split_list(value))
 
 
 _SENT_PROTOCOL = re.compile(r"\s*([^/\s]+)\s*/\s*([^/\s]+)\s*/\s*([^\s;]+)\s+([^;]*)(.*)", re.S)
@@ -356,18 +361,19 @@ def token_list(value: str) -> tuple[str, ...]:
 def retry_after(value: str) -> RetryAfter:
     value = value.strip()
     digits = re.match(r"[0-9]+", value)
-    assert digits is not None  # the grammar accepted it
+    if digits is None:
+        raise ValueError("Retry-After must start with delta-seconds")
     index = digits.end()
     comment = None
     rest = value[index:].lstrip()
     if rest.startswith("("):
         end = _comment_end(rest)
-        comment = people_text(rest[1:end].strip())
+        comment = rest[1:end].strip()
         rest = rest[end + 1 :]
     _, params = split_params(rest) if rest.strip() else ("", EMPTY_PARAMS)
     duration = params.get("duration")
     return RetryAfter(
-        text=people_text(value),
+        text=value,
         seconds=int(digits.group()),
         comment=comment,
         duration=int(duration) if duration is not None else None,
@@ -393,21 +399,23 @@ def _comment_end(text: str) -> int:
         index += 1
 
 
-def challenges(value: str) -> Challenge:
+def challenge(value: str) -> Challenge:
     value = value.strip()
-    scheme, _, rest = value.partition(" ")
+    scheme, rest = value.split(None, 1) if len(value.split(None, 1)) == 2 else (value, "")
+    if not _TOKEN.fullmatch(scheme):
+        raise ValueError("an auth-scheme is a token")
     pairs = []
     for item in split_list(rest):
         name, _, param = item.partition("=")
         pairs.append((name.strip(), unquote(param.strip())))
-    return Challenge(text=people_text(value), scheme=scheme, params=Params(tuple(pairs)))
+    return Challenge(text=value, scheme=scheme, params=Params(tuple(pairs)))
 
 
 def warnings(value: str) -> tuple[WarningValue, ...]:
     result = []
     for item in split_list(value):
         code, agent, text = item.split(" ", 2)
-        result.append(WarningValue(text=people_text(item), code=int(code), agent=agent,
+        result.append(WarningValue(text=item, code=int(code), agent=agent,
                                    warn_text=unquote(text)))
     return tuple(result)
 
@@ -419,7 +427,7 @@ def reasons(value: str) -> tuple[ReasonValue, ...]:
         cause = params.get("cause")
         result.append(
             ReasonValue(
-                text=people_text(item),
+                text=item,
                 protocol=protocol,
                 cause=int(cause) if cause is not None else None,
                 reason_text=params.get("text"),
@@ -432,7 +440,7 @@ def reasons(value: str) -> tuple[ReasonValue, ...]:
 def media_type(value: str) -> MediaType:
     head, params = split_params(value)
     kind, _, subtype = head.partition("/")
-    return MediaType(text=people_text(value.strip()), type=kind.strip(), subtype=subtype.strip(),
+    return MediaType(text=value.strip(), type=kind.strip(), subtype=subtype.strip(),
                      params=params)
 
 
@@ -444,13 +452,13 @@ def tokens_with_params(value: str) -> tuple[TokenWithParams, ...]:
     result = []
     for item in split_list(value):
         head, params = split_params(item)
-        result.append(TokenWithParams(text=people_text(item), value=head, params=params))
+        result.append(TokenWithParams(text=item, value=head, params=params))
     return tuple(result)
 
 
 def session_expires(value: str) -> SessionExpires:
     head, params = split_params(value)
-    return SessionExpires(text=people_text(value.strip()), seconds=int(head),
+    return SessionExpires(text=value.strip(), seconds=int(head),
                           refresher=params.get("refresher"), params=params)
 
 

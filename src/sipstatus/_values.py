@@ -110,7 +110,17 @@ class _LazyValue:
     def parts(self) -> tuple[Any, ...]:
         parts = self._parts
         if parts is None:
-            parts = self._split()
+            from sipstatus._errors import SipParseError
+
+            try:
+                parts = self._split()
+            except SipParseError:
+                raise
+            except (ValueError, IndexError):
+                raise SipParseError(
+                    f"cannot read the {type(self).__name__} value {self.text!r}",
+                    rule=type(self).__name__, expected="a value its grammar rule accepts",
+                ) from None
             object.__setattr__(self, "_parts", parts)
         return parts
 

@@ -76,8 +76,6 @@ def test_console_example(doc: str, command: str, expected: str) -> None:
 PYTHON = _blocks("python")
 
 
-@pytest.mark.xfail(not hasattr(sipstatus, "classify"), strict=True,
-                   reason="sipstatus/__init__.py does not re-export the classifier yet")
 @pytest.mark.parametrize(("doc", "code"), PYTHON, ids=[d for d, _ in PYTHON])
 def test_python_example(doc: str, code: str, monkeypatch: pytest.MonkeyPatch,
                         capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,102 @@
+"""Text generated from the grammar with ``hypothesis.extra.lark.from_lark``, with the fixes
+that this grammar needs (hypothesis is imported here, so only strategies and tests import
+this module).
+
+``from_lark`` turns each terminal into ``st.from_regex(pattern, fullmatch=True)``. Three
+things about ``grammar/*.lark`` defeat that, and are fixed with ``explicit=`` strategies:
+
+* **Look-arounds.** Header-name terminals end in ``(?=[ \\t]*:)``, keyword parameters and
+  URIs in a negative look-ahead. A full match of the terminal alone can never satisfy a
+  look-ahead that needs the next character, so such terminals would be dropped. Here they
+  are generated without their look-arounds and kept when the full pattern matches them
+  followed by a character that can come next.
+* **Values the ABNF leaves open.** ``SIP-Version`` is any ``1*DIGIT "." 1*DIGIT`` and numbers
+  are unbounded; RFC 3261 fixes the version (SIP/2.0) and the ranges in prose. Generated
+  versions are SIP/2.0 in any case, numbers stay small, status codes run 100-699.
+* **The contextual lexer.** A string built token by token may lex differently from how it
+  was built (two adjacent terminals can merge). Callers filter with the parser itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from hypothesis import strategies as st
+from hypothesis.extra.lark import from_lark
+
+from sipstatus._grammar import parser
+
+#: Octets as latin-1 characters: what may appear on the wire outside a quoted-pair.
+WIRE_ALPHABET = st.sampled_from(
+    "\t\r\n" + "".join(map(chr, range(0x20, 0x7F))) + "".join(map(chr, range(0x80, 0x100)))
+)
+
+_LOOKAROUND = re.compile(r"\(\?<?[=!](?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)")
+_FOLLOWERS = (":", "=", ">", " ", ";", ",", "\r", "")
+
+
+def _without_lookarounds(pattern: str) -> str:
+    previous = None
+    while previous != pattern:
+        previous, pattern = pattern, _LOOKAROUND.sub("", pattern)
+    return pattern
+
+
+def _small_number(low: int, high: int, digits: int | None = None) -> st.SearchStrategy[str]:
+    numbers = st.integers(low, high).map(str)
+    if digits is not None:
+        numbers = st.integers(low, high).map(lambda n: f"{n:0{digits}d}")
+    return numbers
+
+
+@functools.cache
+def explicit_terminals() -> dict[str, st.SearchStrategy[str]]:
+    """The ``explicit=`` strategies that make ``from_lark`` work on this grammar."""
+    explicit: dict[str, st.SearchStrategy[str]] = {
+        "SIP_VERSION": st.sampled_from(("SIP/2.0", "sip/2.0", "Sip/2.0")),
+        "STATUS_CODE": _small_number(100, 699),
+        "DIGITS": _small_number(0, 255),
+        "TTL": _small_number(0, 255),
+        "WARN_CODE": _small_number(100, 999),
+    }
+    for terminal in parser().terminals:
+        name = terminal.name
+        if name in explicit:
+            continue
+        full = terminal.pattern.to_regexp()
+        if "(?=" not in full and "(?!" not in full and "(?<" not in full:
+            continue
+        compiled = re.compile(full)
+        bare = _without_lookarounds(full)
+
+        def lexes_alone(text: str, compiled: re.Pattern[str] = compiled) -> bool:
+            for follower in _FOLLOWERS:
+                match = compiled.match(text + follower)
+                if match is not None and match.end() == len(text):
+                    return True
+            return False
+
+        explicit[name] = st.from_regex(bare, fullmatch=True, alphabet=WIRE_ALPHABET).filter(
+            lexes_alone)
+    return explicit
+
+
+@functools.cache
+def grammar_text(start: str) -> st.SearchStrategy[str]:
+    """Strings that grammar rule ``start`` generates (latin-1 text, one char per octet)."""
+    terminals, _rules, _ignore = parser().grammar.compile([start], ())
+    used = {t.name for t in terminals}
+    explicit = {k: v for k, v in explicit_terminals().items() if k in used}
+    return from_lark(parser(), start=start, explicit=explicit, alphabet=WIRE_ALPHABET)
+
+
+def accepted_by(start: str, text: str) -> bool:
+    """Whether the LALR parser accepts ``text`` as rule ``start``."""
+    from lark.exceptions import LarkError
+
+    try:
+        parser().parse(text, start=start)
+    except LarkError:
+        return False
+    return True

@@ -1,0 +1,46 @@
+"""Read everything a parsed message offers, the way a curious program would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sipstatus
+from sipstatus import SipRequest, SipResponse
+
+ACCESSORS = (
+    "call_id", "cseq", "via", "from_", "to", "contact", "route", "record_route", "reply_to",
+    "max_forwards", "content_length", "content_type", "content_encoding", "expires",
+    "min_expires", "retry_after", "www_authenticate", "proxy_authenticate", "authorization",
+    "proxy_authorization", "warning", "require", "proxy_require", "supported", "unsupported",
+    "allow", "accept", "accept_encoding", "accept_language", "reason_header",
+    "session_expires", "min_se", "security_server", "rseq", "rack", "event", "allow_events",
+)
+
+VALUE_ATTRIBUTES = (
+    "uri", "display_name", "params", "tag", "q", "expires", "is_wildcard", "protocol",
+    "version", "transport", "host", "port", "branch", "received", "rport", "maddr",
+)
+
+
+def exercise(message: SipRequest | SipResponse) -> list[Any]:
+    """Touch every accessor and every lazily parsed part; return what was read."""
+    seen: list[Any] = [message.defects, bytes(message), list(message.headers), message.body]
+    if isinstance(message, SipRequest):
+        try:
+            seen.append(message.request_uri)
+        except sipstatus.SipParseError:
+            pass
+    for name in ACCESSORS:
+        try:
+            value = getattr(message, name)
+        except sipstatus.SipParseError:
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            for attribute in VALUE_ATTRIBUTES:
+                try:
+                    seen.append(getattr(item, attribute, None))
+                except sipstatus.SipParseError:
+                    pass
+            seen.append(str(item))
+    return seen
