@@ -33,7 +33,7 @@ import functools
 import re
 from typing import Any
 
-from lark import Token, Tree
+from lark import Token
 
 from sipstatus._grammar import parser
 
@@ -42,7 +42,7 @@ COMMENT_DEPTH = 4
 
 
 @functools.cache
-def _rule_trees() -> dict[str, Tree[Any]]:
+def _rule_trees() -> dict[str, Any]:
     return {name: tree for name, _params, tree, _options in parser().grammar.rule_defs}
 
 
@@ -66,7 +66,7 @@ class _Compiler:
         finally:
             self.depth[name] = seen
 
-    def node(self, tree: Tree[Any]) -> str:
+    def node(self, tree: Any) -> str:
         kind = tree.data
         if kind == "expansions":
             return self.alternatives(tree.children)
@@ -94,7 +94,7 @@ class _Compiler:
             return self.rule(symbol.name)
         raise ValueError(f"unexpected node {kind} in the grammar")  # pragma: no cover
 
-    def alternatives(self, options: list[Tree[Any]]) -> str:
+    def alternatives(self, options: list[Any]) -> str:
         firsts = [_first_terminals(option) for option in options]
         parts = []
         for index, option in enumerate(options):
@@ -114,7 +114,7 @@ class _Compiler:
         return "(?:" + "|".join(parts) + ")"
 
 
-def _first_terminals(tree: Tree[Any], seen: frozenset[str] = frozenset()) -> frozenset[str]:
+def _first_terminals(tree: Any, seen: frozenset[str] = frozenset()) -> frozenset[str]:
     """The terminals that can start ``tree`` (FIRST set, ignoring empty expansions)."""
     kind = tree.data
     if kind == "expansions":
@@ -141,7 +141,7 @@ def _first_terminals(tree: Tree[Any], seen: frozenset[str] = frozenset()) -> fro
     return frozenset()  # pragma: no cover
 
 
-def _can_be_empty(tree: Tree[Any]) -> bool:
+def _can_be_empty(tree: Any) -> bool:
     kind = tree.data
     if kind == "maybe":
         return True

@@ -51,7 +51,7 @@ def _small_number(low: int, high: int, digits: int | None = None) -> st.SearchSt
 
 
 @functools.cache
-def explicit_terminals() -> dict[str, st.SearchStrategy[str]]:
+def explicit_terminals(ascii_only: bool = False) -> dict[str, st.SearchStrategy[str]]:
     """The ``explicit=`` strategies that make ``from_lark`` work on this grammar."""
     explicit: dict[str, st.SearchStrategy[str]] = {
         "SIP_VERSION": st.sampled_from(("SIP/2.0", "sip/2.0", "Sip/2.0")),
@@ -77,18 +77,25 @@ def explicit_terminals() -> dict[str, st.SearchStrategy[str]]:
                     return True
             return False
 
-        explicit[name] = st.from_regex(bare, fullmatch=True, alphabet=WIRE_ALPHABET).filter(
+        alphabet = ASCII_ALPHABET if ascii_only else WIRE_ALPHABET
+        explicit[name] = st.from_regex(bare, fullmatch=True, alphabet=alphabet).filter(
             lexes_alone)
     return explicit
 
 
+#: Printable ASCII and HTAB: for text that callers splice into messages as UTF-8.
+ASCII_ALPHABET = st.sampled_from("\t\r\n" + "".join(map(chr, range(0x20, 0x7F))))
+
+
 @functools.cache
-def grammar_text(start: str) -> st.SearchStrategy[str]:
-    """Strings that grammar rule ``start`` generates (latin-1 text, one char per octet)."""
+def grammar_text(start: str, *, ascii_only: bool = False) -> st.SearchStrategy[str]:
+    """Strings that grammar rule ``start`` generates: latin-1 text, one char per octet
+    (``ascii_only``: printable ASCII, HTAB and the CRLFs the rule itself writes)."""
     terminals, _rules, _ignore = parser().grammar.compile([start], ())
     used = {t.name for t in terminals}
-    explicit = {k: v for k, v in explicit_terminals().items() if k in used}
-    return from_lark(parser(), start=start, explicit=explicit, alphabet=WIRE_ALPHABET)
+    alphabet = ASCII_ALPHABET if ascii_only else WIRE_ALPHABET
+    explicit = {k: v for k, v in explicit_terminals(ascii_only).items() if k in used}
+    return from_lark(parser(), start=start, explicit=explicit, alphabet=alphabet)
 
 
 def accepted_by(start: str, text: str) -> bool:

@@ -386,7 +386,7 @@ class _Message:
 
             cached = self._defects + tuple(check_message(self))  # type: ignore[arg-type]
             self._cache["defects"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def validate(self) -> None:
         """Raise SipParseError for the first fault that ``strict=True`` would reject."""
@@ -457,7 +457,7 @@ class SipRequest(_Message):
                     offset=at, line=1, column=at + 1, rule="Request-URI (RFC 3261 §19.1)",
                     expected="SIP-URI / SIPS-URI / absoluteURI") from None
             self._cache["request-uri"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def __bytes__(self) -> bytes:
         return _write(bytes(self.request_line), self, self._wire_head)

@@ -24,7 +24,7 @@ from sipstatus import _typed
 from sipstatus._errors import SipParseError, error_at, position
 from sipstatus._fastpath import rule_regex, terminal_regex
 from sipstatus._grammar import parser
-from sipstatus._headers import Headers, header_key
+from sipstatus._headers import COMPACT_FORMS, Headers, header_key
 from sipstatus._message import VALUE_RULES, SipRequest, SipResponse, StatusLine
 
 
@@ -406,11 +406,61 @@ def _check_strict(message: SipRequest | SipResponse, data: bytes) -> None:
 
 def check_strict(message: SipRequest | SipResponse) -> None:
     """Every header line and value against the grammar, then the value ranges and
-    cross-header checks that RFC 4475 §3.1.2 lists as errors; raise at the first fault."""
+    cross-header checks that RFC 4475 §3.1.2 lists as errors; raise at the first fault.
+
+    The common case (everything valid) runs on the raw (name, value) pairs with the
+    compiled rule regexes; a fault is then located and described through the slow path."""
+    headers = message.headers
+    pairs = _ANY_PAIR.findall(headers._text)
+    if headers._text.count("\n") != len(pairs):
+        _raise_first_fault(message)
+    header_name = terminal_regex("HEADER_NAME").fullmatch
+    header_value = terminal_regex("HEADER_VALUE").fullmatch
+    ranged = False  # a value range or cross-header fault seen: locate it below
+    for raw_name, raw_value in pairs:
+        name = raw_name.rstrip(" \t")
+        value = raw_value.rstrip(" \t")
+        key = name.lower()
+        if len(key) == 1:
+            key = _COMPACT_KEYS.get(key, key)
+        rule = VALUE_RULES.get(key)
+        if rule is not None:
+            if (value or key not in _EMPTY_OK) and not rule_regex(rule).fullmatch(value):
+                _raise_first_fault(message)
+            if key in _RANGE_CHECKED and _out_of_range(message, key, value):
+                ranged = True
+        elif value and not header_value(value):
+            _raise_first_fault(message)
+        if not header_name(name):
+            _raise_first_fault(message)
+    if ranged:
+        for at, text, rule_name in semantic_faults(message):
+            raise error_at(message._raw, at, text, rule=rule_name)
+
+
+_ANY_PAIR = re.compile(r"\n([^:\r\n]*):[ \t]*([^\r\n]*)")
+
+
+def _out_of_range(message: SipRequest | SipResponse, key: str, value: str) -> bool:
+    """A quick look for the faults :func:`semantic_faults` describes (value grammar-valid)."""
+    if key == "cseq":
+        seq, method = value.split(None, 1)
+        return int(seq) > _MAX_CSEQ or (isinstance(message, SipRequest)
+                                       and method != message.method)
+    if key == "max-forwards":
+        return int(value) > 255
+    if key in ("expires", "min-expires"):
+        return int(value) > _MAX_DELTA
+    return ("ttl" in value.lower()) if key == "via" else ("expires" in value.lower())
+_COMPACT_KEYS = {short: long.lower() for short, long in COMPACT_FORMS.items()}
+
+
+def _raise_first_fault(message: SipRequest | SipResponse) -> None:
+    """Find the first fault of a message that failed a fast check, and raise it."""
     data = message._raw
     for offset, line in _stray_lines(message.headers):
         raise error_at(data, offset, f"expected a header field, got {line!r}",
-                       rule=_HEADER_RULE, expected='header-name HCOLON header-value')
+                       rule=_HEADER_RULE, expected="header-name HCOLON header-value")
     header_name = terminal_regex("HEADER_NAME")
     header_value = terminal_regex("HEADER_VALUE")
     for item in message.headers.fields:
@@ -427,8 +477,7 @@ def check_strict(message: SipRequest | SipResponse) -> None:
             bad = _first_bad_octet(item.value)
             raise error_at(data, item.offset + bad, f"invalid octet in {item.name} header",
                            rule=_EXTENSION, expected="TEXT-UTF8char, UTF8-CONT or LWS")
-    for at, text, rule_name in semantic_faults(message):
-        raise error_at(data, at, text, rule=rule_name)
+    raise error_at(data, 0, "could not locate the fault", rule=_HEADER_RULE)  # pragma: no cover
 
 
 def _stray_lines(headers: Headers) -> list[tuple[int, str]]:
@@ -442,7 +491,8 @@ def _stray_lines(headers: Headers) -> list[tuple[int, str]]:
     for line in text.split("\r\n")[1:]:
         position += 2
         colon = line.find(":")
-        value_at = position + colon + 1 + (len(line) - colon - 1 - len(line[colon + 1:].lstrip(" \t")))
+        after = line[colon + 1:]
+        value_at = position + colon + 1 + len(after) - len(after.lstrip(" \t"))
         if colon < 0 or headers._offset(value_at) not in named:
             found.append((headers._offset(position), _typed.people_text(line)))
         position += len(line)

@@ -91,7 +91,7 @@ class _LazyValue:
     rest of the message. Instances are immutable; ``str()`` gives the text as written.
     """
 
-    __slots__ = ("text", "_parts")
+    __slots__ = ("_parts", "text")
 
     text: str
     _parts: tuple[Any, ...] | None
@@ -126,7 +126,7 @@ class _LazyValue:
 
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
-            return self.text == other.text  # type: ignore[attr-defined, no-any-return]
+            return self.text == other.text
         return NotImplemented
 
     def __hash__(self) -> int:

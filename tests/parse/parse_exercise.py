@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import sipstatus
@@ -26,10 +27,8 @@ def exercise(message: SipRequest | SipResponse) -> list[Any]:
     """Touch every accessor and every lazily parsed part; return what was read."""
     seen: list[Any] = [message.defects, bytes(message), list(message.headers), message.body]
     if isinstance(message, SipRequest):
-        try:
+        with contextlib.suppress(sipstatus.SipParseError):
             seen.append(message.request_uri)
-        except sipstatus.SipParseError:
-            pass
     for name in ACCESSORS:
         try:
             value = getattr(message, name)
@@ -38,9 +37,7 @@ def exercise(message: SipRequest | SipResponse) -> list[Any]:
         items = value if isinstance(value, tuple) else (value,)
         for item in items:
             for attribute in VALUE_ATTRIBUTES:
-                try:
+                with contextlib.suppress(sipstatus.SipParseError):
                     seen.append(getattr(item, attribute, None))
-                except sipstatus.SipParseError:
-                    pass
             seen.append(str(item))
     return seen

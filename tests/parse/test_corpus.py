@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from parse_corpus import CORPUS, Case, corpus_cases
 
 import sipstatus
 from sipstatus import SipParseError, SipRequest, SipResponse
-
-from parse_corpus import CORPUS, Case, corpus_cases
 
 CASES = corpus_cases()
 ACCEPTED = [c for c in CASES if c.verdict != "invalid"]

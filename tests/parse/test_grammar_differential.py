@@ -16,8 +16,8 @@ import re
 
 import pytest
 from hypothesis import assume, given, settings
-from lark import Token
 from hypothesis import strategies as st
+from lark import Token
 
 import sipstatus
 from sipstatus._fastpath import COMMENT_DEPTH, rule_regex
@@ -92,6 +92,9 @@ def test_strict_parse_rejects_what_the_grammar_rejects(data: st.DataObject) -> N
     where = data.draw(st.integers(0, len(line)))
     edit = data.draw(st.text(WIRE_ALPHABET.filter(lambda c: c not in "\r\n"), max_size=2))
     lines[index] = line[:where] + edit + line[where + data.draw(st.integers(0, 2)):]
+    # An emptied line would end the head early and turn the rest into a body, which the
+    # grammar's sip_head (a head only) cannot compare.
+    assume(lines[index] != "")
     mutated = "\r\n".join(lines)
     assume("content-length" not in mutated.lower() and "\r\nl" not in mutated.lower())
     grammar_says = accepted_by("sip_head", mutated)

@@ -182,7 +182,7 @@ def test_lenient_accessor_error_names_the_place() -> None:
     assert message.status_code == 486
     with pytest.raises(SipParseError, match=r"invalid CSeq header: expected digits at line 7, "
                                             r"column 7"):
-        message.cseq
+        _ = message.cseq
     assert any("CSeq" in defect for defect in message.defects)
 
 
