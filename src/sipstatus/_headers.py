@@ -100,7 +100,7 @@ class Headers(Sequence[tuple[str, str]]):
     replaced by single spaces.
     """
 
-    __slots__ = ("_text", "_base", "_folds", "_fields", "_index")
+    __slots__ = ("_base", "_fields", "_folds", "_index", "_text")
 
     def __init__(self, text: str, base: int, folds: tuple[tuple[int, int], ...] = ()) -> None:
         # ``text`` holds the header lines, each introduced by "\r\n" (so it starts with the

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import sipstatus
-
 REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "docs" / "classifier.md", REPO / "README.md"]
 BLOCK = re.compile(r"```(console|python)\n(.*?)```", re.DOTALL)
