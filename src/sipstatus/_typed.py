@@ -158,7 +158,9 @@ def expected_text(exc: UnexpectedInput) -> str:
 # ----------------------------------------------------------------------------------------
 # Cutting accepted values
 
-_LIST_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|\((?:[^()\\]|\\.)*\)|[^,"<(])+', re.S)
+# No comma-list header has comments (RFC 3261 §25.1 puts comments only in Server,
+# User-Agent and Retry-After), so "(" is an ordinary character here.
+_LIST_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|[^,"<])+', re.S)
 _PARAM_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|[^;"<])+', re.S)
 _QUOTED_PAIR = re.compile(r"\\(.)", re.S)
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
