@@ -9,7 +9,6 @@ whole start line and header section, ``request_line`` and ``status_line``, and o
 from __future__ import annotations
 
 import functools
-import re
 
 from lark import Lark
 
@@ -69,19 +68,3 @@ def parser() -> Lark:
         maybe_placeholders=True,
         propagate_positions=False,
     )
-
-
-@functools.cache
-def terminal_regex(name: str) -> str:
-    """The regular expression that the grammar's terminal ``name`` compiles to.
-
-    Fast paths use these so that they stay derived from the grammar (see ``_fastpath``).
-    """
-    pattern = parser().get_terminal(name).pattern
-    return pattern.to_regexp()
-
-
-@functools.cache
-def terminal_matcher(name: str) -> re.Pattern[str]:
-    """A compiled full-match regex for terminal ``name``."""
-    return re.compile(terminal_regex(name))

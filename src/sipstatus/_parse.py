@@ -24,8 +24,9 @@ from sipstatus import _typed
 from sipstatus._errors import SipParseError, error_at, position
 from sipstatus._fastpath import rule_regex, terminal_regex
 from sipstatus._grammar import parser
-from sipstatus._headers import COMPACT_FORMS, Headers, header_key
-from sipstatus._message import VALUE_RULES, SipRequest, SipResponse, StatusLine
+from sipstatus._headers import _ANY_FIELD, Headers, header_key
+from sipstatus._headers import _KEYS as _COMPACT_KEYS
+from sipstatus._message import EMPTY_ALLOWED, VALUE_RULES, SipRequest, SipResponse, StatusLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,7 @@ def _parse_one(data: bytes, *, strict: bool, limits: Limits,
         message = SipRequest(method, uri, version, headers, body, tuple(defects), data,
                              wire_head)
     if strict:
-        _check_strict(message, data)
+        check_strict(message)
     return message, rest
 
 
@@ -282,10 +283,9 @@ def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, st
                        "conflicting Content-Length values " + ", ".join(
                            repr(v) for v in sorted(values)) + " (RFC 4475 §3.3.9)",
                        rule="Content-Length (RFC 3261 §20.14)")
-    if len(lengths) > 1:
-        if strict:
-            raise error_at(data, lengths[1].offset, "Content-Length given twice",
-                           rule="Content-Length (RFC 3261 §20.14)")
+    if len(lengths) > 1 and not strict:
+        # Repeated single-value headers parse (RFC 4475 §3.3.8 is valid-but-semantic-error);
+        # equal Content-Lengths still frame the body, so only lenient mode notes it.
         defects.append("Content-Length given twice")
     text = lengths[0].value
     if not text.isdigit() or not text.isascii():
@@ -400,10 +400,6 @@ def _raise_from_lark(text: str, rule: str, data: bytes, offset: int, name: str) 
 _EXTENSION = "extension-header (RFC 3261 §25.1)"
 
 
-def _check_strict(message: SipRequest | SipResponse, data: bytes) -> None:
-    check_strict(message)
-
-
 def check_strict(message: SipRequest | SipResponse) -> None:
     """Every header line and value against the grammar, then the value ranges and
     cross-header checks that RFC 4475 §3.1.2 lists as errors; raise at the first fault.
@@ -411,7 +407,7 @@ def check_strict(message: SipRequest | SipResponse) -> None:
     The common case (everything valid) runs on the raw (name, value) pairs with the
     compiled rule regexes; a fault is then located and described through the slow path."""
     headers = message.headers
-    pairs = _ANY_PAIR.findall(headers._text)
+    pairs = _ANY_FIELD.findall(headers._text)
     if headers._text.count("\n") != len(pairs):
         _raise_first_fault(message)
     header_name = terminal_regex("HEADER_NAME").fullmatch
@@ -425,7 +421,7 @@ def check_strict(message: SipRequest | SipResponse) -> None:
             key = _COMPACT_KEYS.get(key, key)
         rule = VALUE_RULES.get(key)
         if rule is not None:
-            if (value or key not in _EMPTY_OK) and not rule_regex(rule).fullmatch(value):
+            if (value or key not in EMPTY_ALLOWED) and not rule_regex(rule).fullmatch(value):
                 _raise_first_fault(message)
             if key in _RANGE_CHECKED and _out_of_range(message, key, value):
                 ranged = True
@@ -438,7 +434,6 @@ def check_strict(message: SipRequest | SipResponse) -> None:
             raise error_at(message._raw, at, text, rule=rule_name)
 
 
-_ANY_PAIR = re.compile(r"\n([^:\r\n]*):[ \t]*([^\r\n]*)")
 
 
 def _out_of_range(message: SipRequest | SipResponse, key: str, value: str) -> bool:
@@ -452,7 +447,6 @@ def _out_of_range(message: SipRequest | SipResponse, key: str, value: str) -> bo
     if key in ("expires", "min-expires"):
         return int(value) > _MAX_DELTA
     return ("ttl" in value.lower()) if key == "via" else ("expires" in value.lower())
-_COMPACT_KEYS = {short: long.lower() for short, long in COMPACT_FORMS.items()}
 
 
 def _raise_first_fault(message: SipRequest | SipResponse) -> None:
@@ -470,7 +464,7 @@ def _raise_first_fault(message: SipRequest | SipResponse) -> None:
         key = item.key
         rule = VALUE_RULES.get(key)
         if rule is not None:
-            if item.value or key not in _EMPTY_OK:
+            if item.value or key not in EMPTY_ALLOWED:
                 _typed.validate_value(rule, item.value, data=data, offset=item.offset,
                                       header=item.name)
         elif item.value and not header_value.fullmatch(item.value):
@@ -499,17 +493,10 @@ def _stray_lines(headers: Headers) -> list[tuple[int, str]]:
     return found
 
 
-_EMPTY_OK = frozenset(("accept", "accept-encoding", "accept-language", "allow", "supported",
-                       "organization", "subject"))
-
-
 def _first_bad_octet(value: str) -> int:
-    ok = terminal_regex("HEADER_VALUE")
-    for end in range(1, len(value) + 1):
-        if not ok.fullmatch(value[:end]) and not ok.fullmatch(value[:end].rstrip()):
-            # the longest good prefix ends just before ``end``
-            return end - 1
-    return 0
+    """Where the longest prefix of ``value`` that HEADER_VALUE accepts ends (linear)."""
+    match = terminal_regex("HEADER_VALUE").match(value)
+    return match.end() if match is not None else 0
 
 
 _MAX_CSEQ = 2**31 - 1  # RFC 3261 §8.1.1.5
@@ -572,7 +559,7 @@ def check_message(message: SipRequest | SipResponse) -> list[str]:
             found.append(f"Request-Line: {exc}")
     for item in message.headers.fields:
         rule = VALUE_RULES.get(header_key(item.name))
-        if rule is None or (not item.value and item.key in _EMPTY_OK):
+        if rule is None or (not item.value and item.key in EMPTY_ALLOWED):
             continue
         try:
             _typed.validate_value(rule, item.value, data=message._raw, offset=item.offset,
