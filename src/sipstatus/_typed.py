@@ -41,6 +41,7 @@ from sipstatus._values import (
     Uri,
     Via,
     WarningValue,
+    slot_setter,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -307,17 +308,17 @@ def split_name_addr(text: str) -> tuple[str | None, Uri, Params]:
 
 
 def name_addr(value: str) -> NameAddr:
-    return NameAddr(value.strip(), None)
+    return NameAddr(value.strip())
 
 
 def name_addr_list(value: str) -> tuple[NameAddr, ...]:
-    return tuple(NameAddr(item) for item in split_list(value))
+    return tuple(map(NameAddr, split_list(value)))
 
 
 def contact_list(value: str) -> tuple[ContactEntry, ...]:
     if value.strip() == "*":
         return (ContactEntry("*"),)
-    return tuple(ContactEntry(item) for item in split_list(value))
+    return tuple(map(ContactEntry, split_list(value)))
 
 
 _SENT_PROTOCOL = re.compile(r"\s*([^/\s]+)\s*/\s*([^/\s]+)\s*/\s*([^\s;]+)\s+([^;]*)(.*)", re.S)
@@ -340,15 +341,24 @@ def split_via(text: str) -> tuple[str, str, str, str, int | None, Params]:
 
 
 def via_list(value: str) -> tuple[Via, ...]:
-    return tuple(Via(item) for item in split_list(value))
+    return tuple(map(Via, split_list(value)))
 
 
 # Numbers and simple values ------------------------------------------------------------------
 
 
+_set_seq = slot_setter(CSeq, "seq")
+_set_method = slot_setter(CSeq, "method")
+
+
 def cseq(value: str) -> CSeq:
-    seq, method = value.split(None, 1)
-    return CSeq(seq=int(seq), method=method.strip())
+    seq, space, method = value.partition(" ")
+    if not space or not seq.isdigit():  # LWS other than one SP, or no LWS at all
+        seq, method = value.split(None, 1)
+    result: CSeq = object.__new__(CSeq)
+    _set_seq(result, int(seq))
+    _set_method(result, method.strip())
+    return result
 
 
 def rack(value: str) -> RAck:

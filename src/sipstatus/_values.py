@@ -7,9 +7,17 @@ Parameter lists are :class:`Params`: ordered, duplicates kept, names case-insens
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+
+def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of slot ``name`` of ``cls``. The parser fills immutable objects through
+    these: the ``__init__`` of a frozen dataclass calls ``object.__setattr__`` once per
+    field, which made object construction a tenth of a lenient parse."""
+    setter: Callable[[Any, Any], None] = vars(cls)[name].__set__
+    return setter
 
 
 class Params(Mapping[str, "str | None"]):
@@ -94,11 +102,10 @@ class _LazyValue:
     __slots__ = ("_parts", "text")
 
     text: str
-    _parts: tuple[Any, ...] | None
+    _parts: tuple[Any, ...]  # unset until first use
 
-    def __init__(self, text: str, parts: tuple[Any, ...] | None = None) -> None:
-        object.__setattr__(self, "text", text)
-        object.__setattr__(self, "_parts", parts)
+    def __init__(self, text: str) -> None:
+        _set_text(self, text)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -108,20 +115,22 @@ class _LazyValue:
 
     @property
     def parts(self) -> tuple[Any, ...]:
-        parts = self._parts
-        if parts is None:
-            from sipstatus._errors import SipParseError
+        try:
+            return self._parts
+        except AttributeError:
+            pass
+        from sipstatus._errors import SipParseError
 
-            try:
-                parts = self._split()
-            except SipParseError:
-                raise
-            except (ValueError, IndexError):
-                raise SipParseError(
-                    f"cannot read the {type(self).__name__} value {self.text!r}",
-                    rule=type(self).__name__, expected="a value its grammar rule accepts",
-                ) from None
-            object.__setattr__(self, "_parts", parts)
+        try:
+            parts = self._split()
+        except SipParseError:
+            raise
+        except (ValueError, IndexError):
+            raise SipParseError(
+                f"cannot read the {type(self).__name__} value {self.text!r}",
+                rule=type(self).__name__, expected="a value its grammar rule accepts",
+            ) from None
+        _set_parts(self, parts)
         return parts
 
     def __eq__(self, other: object) -> bool:
@@ -137,6 +146,10 @@ class _LazyValue:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.text!r})"
+
+
+_set_text = slot_setter(_LazyValue, "text")
+_set_parts = slot_setter(_LazyValue, "_parts")
 
 
 class NameAddr(_LazyValue):
