@@ -184,14 +184,18 @@ class _Message:
         cache = self._cache
         if key in cache:
             return cache[key]  # type: ignore[no-any-return]
-        items: list[str] = []
-        for value in self.headers.values(key):
-            if not value.isascii():
-                value = _typed.people_text(value)
-            if "," in value:
-                items += _typed.split_list(value)
-            elif value:
-                items.append(value)
+        values = self.headers.values(key)
+        if len(values) == 1 and "," not in values[0] and values[0].isascii():
+            items = values if values[0] else []  # one entry: the common case
+        else:
+            items = []
+            for value in values:
+                if not value.isascii():
+                    value = _typed.people_text(value)
+                if "," in value:
+                    items += _typed.split_list(value)
+                elif value:
+                    items.append(value)
         result = cache[key] = tuple(map(kind, items))
         return result
 
@@ -214,7 +218,7 @@ class _Message:
     @property
     def call_id(self) -> str | None:
         """Call-ID (RFC 3261 §20.8)."""
-        cache = self._cache
+        cache = self._cache  # read on every message: _one, inlined
         if "call-id" in cache:
             return cache["call-id"]  # type: ignore[no-any-return]
         value = self.headers.first("call-id")
@@ -226,7 +230,17 @@ class _Message:
     @property
     def cseq(self) -> CSeq | None:
         """CSeq (RFC 3261 §20.16)."""
-        return self._one("cseq", _typed.cseq)
+        cache = self._cache  # read on every message: _one, inlined
+        if "cseq" in cache:
+            return cache["cseq"]  # type: ignore[no-any-return]
+        value = self.headers.first("cseq")
+        try:
+            result = None if value is None else _typed.cseq(
+                value if value.isascii() else _typed.people_text(value))
+        except (ValueError, IndexError):
+            raise self._unreadable("cseq") from None
+        cache["cseq"] = result
+        return result
 
     @property
     def via(self) -> tuple[Via, ...]:
