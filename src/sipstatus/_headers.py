@@ -2,7 +2,7 @@
 compact-form aware (RFC 3261 §7.3.1, §7.3.3).
 
 :class:`Headers` is lazy. Parsing a message only cuts out the header section; a look-up by
-name is one regex search over that text, and the full list of fields is built the first
+name is one regex scan of that text, and the full list of fields is built the first
 time someone iterates over it. Most programs read a handful of headers per message, and
 this keeps them from paying for the rest.
 """
@@ -59,22 +59,27 @@ def _field_regex(key: str) -> re.Pattern[str]:
     return re.compile(rf"\n((?:{names})[ \t]*):[ \t]*([^\r\n]*)", re.I)
 
 
-def _value_start(key: str) -> re.Pattern[str]:
-    """Where the values of header lines called ``key`` start, in the lower-cased text.
+class _ValuePatterns(dict[str, "re.Pattern[str]"]):
+    """Look-up key -> regex for the header lines so called (long or compact name, any
+    case); group 1 is the value up to the line end. Compiled on first use.
 
-    Python's regex engine skips a literal alternation quickly and with IGNORECASE several
-    times slower, so look-ups run on a lower-cased copy (latin-1 text keeps its length when
-    lower-cased) and cut the values out of the original text."""
-    names = re.escape(key)
-    if key in _SHORT:
-        names = f"{names}|{_SHORT[key]}"
-    if len(_VALUE_STARTS) > 4096:  # names come from programs; keep the cache bounded anyway
-        _VALUE_STARTS.clear()
-    pattern = _VALUE_STARTS[key] = re.compile(rf"\n(?:{names})[ \t]*:[ \t]*")
-    return pattern
+    Group 1 is ``.*`` and not ``[^\r\n]*``: the regex engine runs through "any but LF"
+    several times faster than through a character set, and header text here has no CR
+    but those of its CRLFs (framing removes stray ones), so a value only needs its
+    line's CR trimmed."""
+
+    def __missing__(self, key: str) -> re.Pattern[str]:
+        names = re.escape(key)
+        if key in _SHORT:
+            names = f"{names}|{_SHORT[key]}"
+        if len(self) > 4096:  # names come from programs; keep the cache bounded anyway
+            self.clear()
+        pattern = self[key] = re.compile(rf"\n(?:{names})[ \t]*:[ \t]*(.*)", re.I)
+        return pattern
 
 
-_VALUE_STARTS: dict[str, re.Pattern[str]] = {}
+_VALUES = _ValuePatterns()
+_TRAILING = " \t\r"  # white space after a value, and its line's CR
 
 
 _ANY_FIELD = re.compile(r"\n([^:\r\n]*):[ \t]*([^\r\n]*)")
@@ -111,7 +116,7 @@ class Headers(Sequence[tuple[str, str]]):
     replaced by single spaces.
     """
 
-    __slots__ = ("_base", "_fields", "_folds", "_lower", "_text")
+    __slots__ = ("_base", "_fields", "_folds", "_text")
 
     def __init__(self, text: str, base: int, folds: tuple[tuple[int, int], ...] = ()) -> None:
         # ``text`` holds the header lines, each introduced by "\r\n" (so it starts with the
@@ -122,13 +127,16 @@ class Headers(Sequence[tuple[str, str]]):
         self._base = base
         self._folds = folds
         self._fields: tuple[HeaderField, ...] | None = None
-        # What look-ups search: the parser needs Content-Length at once, so always made.
-        self._lower = text.lower()
 
     @classmethod
     def from_pairs(cls, pairs: Sequence[tuple[str, str]]) -> Headers:
-        """Headers built by a program (offsets are then positions in the written text)."""
+        """Headers built by a program (offsets are then positions in the written text).
+
+        Raises ValueError for a CR or LF in a name or value: a header field is one line.
+        """
         text = "".join(f"\r\n{name}: {value}" for name, value in pairs)
+        if text.count("\r") != len(pairs) or text.count("\n") != len(pairs):
+            raise ValueError("a header name or value holds a CR or LF")
         return cls(text, 0)
 
     def _offset(self, position: int) -> int:
@@ -160,36 +168,12 @@ class Headers(Sequence[tuple[str, str]]):
         """The raw (latin-1) values of the fields whose look-up key is ``key`` (see
         :func:`header_key`), in order: the fast path of every accessor, one regex scan.
         """
-        text = self._text
-        lower = self._lower
-        pattern = _VALUE_STARTS.get(key) or _value_start(key)
-        found = []
-        # A search from the end of each value: a third faster than finditer.
-        match = pattern.search(lower)
-        while match is not None:
-            start = match.end()
-            end = text.find("\r", start)
-            if end < 0:
-                found.append(text[start:].rstrip(" \t"))
-                break
-            found.append(text[start:end].rstrip(" \t"))
-            match = pattern.search(lower, end)
-        return found
+        return [value.rstrip(_TRAILING) for value in _VALUES[key].findall(self._text)]
 
     def first(self, key: str) -> str | None:
         """The raw (latin-1) value of the first field whose look-up key is ``key``."""
-        text = self._text
-        pattern = _VALUE_STARTS.get(key) or _value_start(key)
-        match = pattern.search(self._lower)
-        if match is None:
-            return None
-        start = match.end()
-        end = text.find("\r", start)
-        return (text[start:end] if end >= 0 else text[start:]).rstrip(" \t")
-
-    def lowered(self) -> str:
-        """The header text in lower case: what look-ups search."""
-        return self._lower
+        match = _VALUES[key].search(self._text)
+        return None if match is None else match[1].rstrip(_TRAILING)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first field called ``name``, or ``default``."""

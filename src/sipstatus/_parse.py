@@ -153,18 +153,18 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
     defects: list[str] = []
 
     first = _HEAD_END_OR_FAULT.search(text, skip)
-    end = first.start() if first is not None and first[0] == "\r\n\r\n" else -1
-    head = text[skip:end] if end >= 0 else ""
-    line_count = head.count("\n")
-    if end >= 0 and head.count("\r") == line_count:
+    end = first.start() if first is not None and first.lastindex is None else -1
+    line_count = text.count("\n", skip, end)
+    if end >= 0 and text.count("\r", skip, end) == line_count:
         # The common case: CRLF line ends, no folding, nothing stray.
-        line_end = head.find("\r\n")
-        start = head if line_end < 0 else head[:line_end]
-        headers = Headers(head[len(start):], skip + len(start))
+        line_end = text.find("\r\n", skip)  # at most ``end``: no header lines at all
+        start = text[skip:line_end]
+        headers = Headers(text[line_end:end], line_end)
         body_start = end + 4
-        wire_head: bytes | None = data[skip + len(start) + 2:end + 4] if line_end >= 0 else b"\r\n"
-        if limits.max_line_length is not None and len(head) > limits.max_line_length:
-            _check_line_length(head.split("\r\n"), data, skip, 2, limits.max_line_length)
+        wire_head: bytes | None = data[line_end + 2:body_start]
+        max_line = limits.max_line_length
+        if max_line is not None and end - skip > max_line:
+            _check_line_length(text[skip:end].split("\r\n"), data, skip, 2, max_line)
     else:
         start, headers, body_start, line_count = _frame_slowly(
             text, data, skip, text.find("\r\n\r\n", skip), strict, limits, defects)
@@ -173,8 +173,8 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
         raise error_at(data, skip, f"more than {limits.max_headers} header lines",
                        rule=_FRAME_RULE)
 
-    found = _CONTENT_LENGTH.findall(headers.lowered())
-    if len(found) == 1 and found[0] == str(len(data) - body_start):
+    found = _CONTENT_LENGTH.findall(headers._text)
+    if len(found) == 1 and found[0].rstrip("\r") == str(len(data) - body_start):
         body, rest = data[body_start:], b""  # the common case: one length, all the body
     else:
         body, rest = _frame_body(data, headers, body_start, strict, stream, defects)
@@ -198,14 +198,14 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
     return message, rest
 
 
-# The first of: the empty line ending the header section (CRLF CRLF, 4 octets), a
-# continuation line (RFC 3261 §7.3.1), a CR not followed by LF. When the empty line comes
-# first and the header section has as many CRs as LFs, every LF follows a CR: the section
-# is cleanly cut into lines by CRLF. (One regex pass with a literal first octet: cheaper
-# than finding the empty line, counting CRLFs and looking for "\n " apart.)
-_HEAD_END_OR_FAULT = re.compile(r"\r(?:\n(?:\r\n|[ \t])|(?!\n))")
-# Content-Length values, in the lower-cased header text (digits have no case).
-_CONTENT_LENGTH = re.compile(r"\n(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)")
+# The first of: the empty line ending the header section (CRLF CRLF), or (group 1) a
+# continuation line (RFC 3261 §7.3.1) or a CR not followed by LF. When the empty line
+# comes first and the header section has as many CRs as LFs, every LF follows a CR: the
+# section is cleanly cut into lines by CRLF. (One regex pass with a literal first octet:
+# cheaper than finding the empty line, counting CRLFs and looking for "\n " apart.)
+_HEAD_END_OR_FAULT = re.compile(r"\r(?:\n\r\n|(\n[ \t]|(?!\n)))")
+# Content-Length values, each with its line's CR (see _headers._ValuePatterns).
+_CONTENT_LENGTH = re.compile(r"\n(?:content-length|l)[ \t]*:[ \t]*(.*)", re.I)
 
 
 def _check_line_length(lines: list[str], data: bytes, skip: int, newline: int,
