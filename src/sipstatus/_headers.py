@@ -78,8 +78,8 @@ class _ValuePatterns(dict[str, "re.Pattern[str]"]):
         return pattern
 
 
-_VALUES = _ValuePatterns()
-_TRAILING = " \t\r"  # white space after a value, and its line's CR
+VALUE_PATTERNS = _ValuePatterns()
+TRAILING = " \t\r"  # white space after a value, and its line's CR
 
 
 _ANY_FIELD = re.compile(r"\n([^:\r\n]*):[ \t]*([^\r\n]*)")
@@ -168,12 +168,12 @@ class Headers(Sequence[tuple[str, str]]):
         """The raw (latin-1) values of the fields whose look-up key is ``key`` (see
         :func:`header_key`), in order: the fast path of every accessor, one regex scan.
         """
-        return [value.rstrip(_TRAILING) for value in _VALUES[key].findall(self._text)]
+        return [value.rstrip(TRAILING) for value in VALUE_PATTERNS[key].findall(self._text)]
 
     def first(self, key: str) -> str | None:
         """The raw (latin-1) value of the first field whose look-up key is ``key``."""
-        match = _VALUES[key].search(self._text)
-        return None if match is None else match[1].rstrip(_TRAILING)
+        match = VALUE_PATTERNS[key].search(self._text)
+        return None if match is None else match[1].rstrip(TRAILING)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first field called ``name``, or ``default``."""

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sipstatus import _typed
 from sipstatus._errors import SipParseError
-from sipstatus._headers import Headers
+from sipstatus._headers import TRAILING, VALUE_PATTERNS, Headers
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -35,6 +35,8 @@ from sipstatus._values import (
 from sipstatus._values import _set_text as set_lazy_text
 
 T = TypeVar("T")
+_CALL_ID = VALUE_PATTERNS["call-id"]
+_CSEQ = VALUE_PATTERNS["cseq"]
 L = TypeVar("L", bound=_LazyValue)
 _new = object.__new__
 
@@ -187,16 +189,19 @@ class _Message:
         cache = self._cache
         if key in cache:
             return cache[key]  # type: ignore[no-any-return]
-        values = self.headers.values(key)
+        # The look-up of Headers.values, inlined: Via and Contact are read for every message.
+        found = VALUE_PATTERNS[key].findall(self.headers._text)
         result: tuple[L, ...]
-        if len(values) == 1 and "," not in values[0] and values[0].isascii():
+        if len(found) == 1 and "," not in found[0] and found[0].isascii():
             # One entry, the common case: made without a call to __init__ (a third faster).
+            value = found[0].rstrip(TRAILING)
             entry = _new(kind)
-            set_lazy_text(entry, values[0])
-            result = (entry,) if values[0] else ()
+            set_lazy_text(entry, value)
+            result = (entry,) if value else ()
         else:
             items = []
-            for value in values:
+            for value in found:
+                value = value.rstrip(TRAILING)
                 if not value.isascii():
                     value = _typed.people_text(value)
                 if "," in value:
@@ -229,7 +234,8 @@ class _Message:
         cache = self._cache  # read on every message: _one, inlined
         if "call-id" in cache:
             return cache["call-id"]  # type: ignore[no-any-return]
-        value = self.headers.first("call-id")
+        match = _CALL_ID.search(self.headers._text)  # Headers.first, inlined
+        value = None if match is None else match[1].rstrip(TRAILING)
         if value is not None and not value.isascii():
             value = _typed.people_text(value)
         cache["call-id"] = value
@@ -241,7 +247,8 @@ class _Message:
         cache = self._cache  # read on every message: _one, inlined
         if "cseq" in cache:
             return cache["cseq"]  # type: ignore[no-any-return]
-        value = self.headers.first("cseq")
+        match = _CSEQ.search(self.headers._text)  # Headers.first, inlined
+        value = None if match is None else match[1].rstrip(TRAILING)
         try:
             result = None if value is None else _typed.cseq(
                 value if value.isascii() else _typed.people_text(value))

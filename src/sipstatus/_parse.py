@@ -15,8 +15,9 @@ tolerated fault in ``.defects``.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lark.exceptions import UnexpectedInput
 
@@ -48,6 +49,13 @@ class Limits:
     max_message_size: int | None = 65_535
     max_headers: int | None = 256
     max_line_length: int | None = 8_192
+    # The three, "no limit" as sys.maxsize: what the parser compares against.
+    _bounds: tuple[int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_bounds", tuple(
+            sys.maxsize if limit is None else limit
+            for limit in (self.max_message_size, self.max_headers, self.max_line_length)))
 
 
 DEFAULT_LIMITS = Limits()
@@ -145,10 +153,10 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
     skip = 0
     while data.startswith(b"\r\n", skip):
         skip += 2
-    if limits.max_message_size is not None and len(data) - skip > limits.max_message_size:
-        raise error_at(data, skip + limits.max_message_size,
-                       f"message larger than the limit of {limits.max_message_size} octets",
-                       rule=_FRAME_RULE)
+    max_size, max_headers, max_line = limits._bounds
+    if len(data) - skip > max_size:
+        raise error_at(data, skip + max_size,
+                       f"message larger than the limit of {max_size} octets", rule=_FRAME_RULE)
     text = data.decode("latin-1")
     defects: list[str] = []
 
@@ -162,16 +170,14 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
         headers = Headers(text[line_end:end], line_end)
         body_start = end + 4
         wire_head: bytes | None = data[line_end + 2:body_start]
-        max_line = limits.max_line_length
-        if max_line is not None and end - skip > max_line:
+        if end - skip > max_line:
             _check_line_length(text[skip:end].split("\r\n"), data, skip, 2, max_line)
     else:
         start, headers, body_start, line_count = _frame_slowly(
             text, data, skip, text.find("\r\n\r\n", skip), strict, limits, defects)
         wire_head = None
-    if limits.max_headers is not None and line_count > limits.max_headers:
-        raise error_at(data, skip, f"more than {limits.max_headers} header lines",
-                       rule=_FRAME_RULE)
+    if line_count > max_headers:
+        raise error_at(data, skip, f"more than {max_headers} header lines", rule=_FRAME_RULE)
 
     found = _CONTENT_LENGTH.findall(headers._text)
     if len(found) == 1 and found[0].rstrip("\r") == str(len(data) - body_start):
@@ -181,10 +187,11 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
 
     status = _STATUS.fullmatch(start)
     if status is not None and not strict:  # the common case of a response
-        reason = status.group(3)
+        _, code, reason = status.groups()
         message: SipRequest | SipResponse = new_message(
-            SipResponse, "SIP/2.0", int(status.group(2)), reason if reason.isascii() else (
-                _typed.people_text(reason)), headers, body, tuple(defects), data, wire_head)
+            SipResponse, "SIP/2.0", int(code), reason if reason.isascii() else (
+                _typed.people_text(reason)), headers, body, tuple(defects) if defects else (),
+            data, wire_head)
     elif start[:4].upper() == "SIP/":
         version, code, reason = _status_line(start, data, skip, strict=strict, defects=defects)
         message = new_message(
