@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from sipstatus import _typed
 from sipstatus._errors import SipParseError
 from sipstatus._headers import TRAILING, VALUE_PATTERNS, Headers
+from sipstatus._typed import _set_method as set_cseq_method
+from sipstatus._typed import _set_seq as set_cseq_seq
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -30,7 +32,6 @@ from sipstatus._values import (
     Via,
     WarningValue,
     _LazyValue,
-    slot_setter,
 )
 from sipstatus._values import _set_text as set_lazy_text
 
@@ -136,6 +137,55 @@ class RequestLine:
         return f"{self.method} {self.uri} {self.version}\r\n".encode("utf-8", "surrogateescape")
 
 
+class _EntryList(Generic[L]):
+    """A message attribute: the comma-list header ``key`` (Via, Contact, Route ...) as a
+    tuple of lazy values, cached. Cutting a list at its commas never fails, so there is no
+    error path; and it is a descriptor rather than a property calling a method, one Python
+    call fewer, since nearly every program reads Via and Contact of every message."""
+
+    def __init__(self, key: str, kind: type[L], doc: str) -> None:
+        self.key = key
+        self.kind = kind
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, message: None, owner: type[Any]) -> _EntryList[L]: ...
+
+    @overload
+    def __get__(self, message: _Message, owner: type[Any]) -> tuple[L, ...]: ...
+
+    def __get__(self, message: _Message | None,
+                owner: type[Any]) -> tuple[L, ...] | _EntryList[L]:
+        if message is None:
+            return self
+        cache = message._cache
+        key = self.key
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
+        # The look-up of Headers.values, inlined.
+        found = VALUE_PATTERNS[key].findall(message.headers._text)
+        result: tuple[L, ...]
+        if len(found) == 1 and "," not in found[0] and found[0].isascii():
+            # One entry, the common case: made without a call to __init__ (a third faster).
+            value = found[0].rstrip(TRAILING)
+            entry = _new(self.kind)
+            set_lazy_text(entry, value)
+            result = (entry,) if value else ()
+        else:
+            items = []
+            for value in found:
+                value = value.rstrip(TRAILING)
+                if not value.isascii():
+                    value = _typed.people_text(value)
+                if "," in value:
+                    items += _typed.split_list(value)
+                elif value:
+                    items.append(value)
+            result = tuple(map(self.kind, items))
+        cache[key] = result
+        return result
+
+
 class _Message:
     """What requests and responses share: headers, body, defects, typed accessors."""
 
@@ -182,36 +232,6 @@ class _Message:
         cache[key] = result
         return result
 
-    def _entries(self, key: str, kind: type[L]) -> tuple[L, ...]:
-        """A comma list of lazy values (Via, Contact, Route ...): cutting a list at its
-        commas never fails, so this is ``_many`` without the error path, and lean, since
-        nearly every program reads Via and Contact."""
-        cache = self._cache
-        if key in cache:
-            return cache[key]  # type: ignore[no-any-return]
-        # The look-up of Headers.values, inlined: Via and Contact are read for every message.
-        found = VALUE_PATTERNS[key].findall(self.headers._text)
-        result: tuple[L, ...]
-        if len(found) == 1 and "," not in found[0] and found[0].isascii():
-            # One entry, the common case: made without a call to __init__ (a third faster).
-            value = found[0].rstrip(TRAILING)
-            entry = _new(kind)
-            set_lazy_text(entry, value)
-            result = (entry,) if value else ()
-        else:
-            items = []
-            for value in found:
-                value = value.rstrip(TRAILING)
-                if not value.isascii():
-                    value = _typed.people_text(value)
-                if "," in value:
-                    items += _typed.split_list(value)
-                elif value:
-                    items.append(value)
-            result = tuple(map(kind, items))
-        cache[key] = result
-        return result
-
     def _unreadable(self, key: str) -> SipParseError:
         """The error for a header value that lenient reading could not make sense of: the
         grammar says exactly where it goes wrong."""
@@ -248,19 +268,23 @@ class _Message:
         if "cseq" in cache:
             return cache["cseq"]  # type: ignore[no-any-return]
         match = _CSEQ.search(self.headers._text)  # Headers.first, inlined
-        value = None if match is None else match[1].rstrip(TRAILING)
-        try:
-            result = None if value is None else _typed.cseq(
-                value if value.isascii() else _typed.people_text(value))
-        except (ValueError, IndexError):
-            raise self._unreadable("cseq") from None
+        result: CSeq | None = None
+        if match is not None:
+            value = match[1].rstrip(TRAILING)
+            seq, space, method = value.partition(" ")
+            if space and seq.isdigit() and value.isascii():  # "314159 INVITE": _typed.cseq
+                result = _new(CSeq)
+                set_cseq_seq(result, int(seq))
+                set_cseq_method(result, method.strip())
+            else:
+                try:
+                    result = _typed.cseq(value if value.isascii() else _typed.people_text(value))
+                except (ValueError, IndexError):
+                    raise self._unreadable("cseq") from None
         cache["cseq"] = result
         return result
 
-    @property
-    def via(self) -> tuple[Via, ...]:
-        """Every Via value, topmost first (RFC 3261 §20.42)."""
-        return self._entries("via", Via)
+    via = _EntryList("via", Via, "Every Via value, topmost first (RFC 3261 §20.42).")
 
     @property
     def from_(self) -> NameAddr | None:
@@ -272,20 +296,12 @@ class _Message:
         """To (RFC 3261 §20.39)."""
         return self._one("to", _typed.name_addr)
 
-    @property
-    def contact(self) -> tuple[ContactEntry, ...]:
-        """Contact values (RFC 3261 §20.10); ``*`` is one entry with ``is_wildcard``."""
-        return self._entries("contact", ContactEntry)
+    contact = _EntryList("contact", ContactEntry, "Contact values (RFC 3261 §20.10); ``*`` "
+                         "is one entry with ``is_wildcard``.")
 
-    @property
-    def route(self) -> tuple[NameAddr, ...]:
-        """Route (RFC 3261 §20.34)."""
-        return self._entries("route", NameAddr)
+    route = _EntryList("route", NameAddr, "Route (RFC 3261 §20.34).")
 
-    @property
-    def record_route(self) -> tuple[NameAddr, ...]:
-        """Record-Route (RFC 3261 §20.30)."""
-        return self._entries("record-route", NameAddr)
+    record_route = _EntryList("record-route", NameAddr, "Record-Route (RFC 3261 §20.30).")
 
     @property
     def reply_to(self) -> NameAddr | None:
@@ -525,14 +541,28 @@ class SipRequest(_Message):
         return _write(bytes(self.request_line), self, self._wire_head)
 
 
-# The parser builds every message through ``new_message``: it fills the slots directly
-# (measured: 0.4 µs a message, against 0.7 µs through the dataclass __init__).
-_FIELDS = ("headers", "body", "_defects", "_raw", "_wire_head", "_cache")
-_SLOTS = {
-    kind: tuple(slot_setter(kind, name) for name in (*start_line, *_FIELDS))
-    for kind, start_line in ((SipResponse, ("version", "status_code", "reason")),
-                             (SipRequest, ("method", "uri", "version")))
-}
+# The parser builds every message through ``new_message``, the hot half of a lenient parse.
+# A frozen dataclass can only be filled through object.__setattr__ or slot setters (0.7 and
+# 0.4 µs a message, measured); instead a draft class with the same slots and no frozen
+# __setattr__ is filled with plain attribute stores and then made a message by __class__
+# assignment, which Python allows between classes of one slot layout (0.2 µs).
+# tests/parse/test_headers_lookup.py checks the result equals the dataclass constructor's.
+
+
+class _ResponseDraft(_Message):
+    __slots__ = SipResponse.__slots__
+    version: str
+    status_code: int
+    reason: str
+
+
+class _RequestDraft(_Message):
+    __slots__ = SipRequest.__slots__
+    method: str
+    uri: str
+    version: str
+
+
 M = TypeVar("M", SipResponse, SipRequest)
 
 
@@ -542,16 +572,22 @@ def new_message(kind: type[M], first: str, second: Any, third: str, headers: Hea
     """``kind(first, second, third, headers, body, defects, raw, wire_head)``, where the
     first three are the start line's parts in order (version, status code, reason; or
     method, URI, version)."""
-    message: M = _new(kind)
-    set_first, set_second, set_third, set_headers, set_body, set_defects, set_raw, \
-        set_wire_head, set_cache = _SLOTS[kind]
-    set_first(message, first)
-    set_second(message, second)
-    set_third(message, third)
-    set_headers(message, headers)
-    set_body(message, body)
-    set_defects(message, defects)
-    set_raw(message, raw)
-    set_wire_head(message, wire_head)
-    set_cache(message, {})
-    return message
+    draft: _ResponseDraft | _RequestDraft
+    if kind is SipResponse:
+        draft = response = _new(_ResponseDraft)
+        response.version = first
+        response.status_code = second
+        response.reason = third
+    else:
+        draft = request = _new(_RequestDraft)
+        request.method = first
+        request.uri = second
+        request.version = third
+    draft.headers = headers
+    draft.body = body
+    draft._defects = defects
+    draft._raw = raw
+    draft._wire_head = wire_head
+    draft._cache = {}
+    draft.__class__ = kind  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]
