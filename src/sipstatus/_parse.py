@@ -255,8 +255,9 @@ def _frame_slowly(text: str, data: bytes, skip: int, end: int, strict: bool, lim
         start = _stray(start, data, offset, strict, defects)
     offset += len(lines[0]) + len(newline)
     parts: list[str] = []
-    folds: list[tuple[int, int]] = []
+    folds: list[tuple[int, int]] = []  # (position, shift): only where the shift changes
     length = 0  # length of the normalised text so far
+    shift = 0
     for line in lines[1:]:
         line_offset = offset
         offset += len(line) + len(newline)
@@ -277,11 +278,14 @@ def _frame_slowly(text: str, data: bytes, skip: int, end: int, strict: bool, lim
             length -= len(parts[-1]) - len(previous)
             parts[-1] = previous + " "
             length += 1
-            folds.append((length, line_offset + len(line) - len(piece) - length))
+            shift = line_offset + len(line) - len(piece) - length
+            folds.append((length, shift))
             parts.append(piece)
             length += len(piece)
         else:
-            folds.append((length, line_offset - 2 - length))
+            if line_offset - 2 - length != shift or not folds:
+                shift = line_offset - 2 - length
+                folds.append((length, shift))
             parts.append("\r\n" + line)
             length += 2 + len(line)
     headers = Headers("".join(parts), 0, tuple(folds))
