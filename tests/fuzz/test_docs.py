@@ -40,3 +40,23 @@ def test_the_synopsis_names_the_real_options() -> None:
     real = {o for action in fuzz._actions for o in action.option_strings} - {"-h", "--help",
                                                                               "--quiet"}
     assert documented == real
+
+
+README = DOC.parents[1] / "README.md"
+
+
+def test_the_readme_fuzz_section_uses_real_options_and_labels() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Fuzz-testing a SIP stack", 1)[1].split("\n## ", 1)[0]
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    _cmd_fuzz.register(subparsers)
+    fuzz = subparsers._name_parser_map["fuzz"]
+    commands = re.findall(r"^sipstatus fuzz (.+)$", section, re.MULTILINE)
+    commands += re.findall(r"`sipstatus fuzz ([^`]+)`", section)
+    assert len(commands) >= 4
+    for command in commands:
+        fuzz.parse_args(command.split())  # argparse exits (SystemExit) on a wrong option
+    labels = set(re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+)+)`", section))
+    assert labels <= set(sips.MUTATION_LABELS) | {"target-dead", "malformed-reply",
+                                                   "server-error"}
+    assert f"{len(sips.MUTATION_LABELS)} labels" in section
