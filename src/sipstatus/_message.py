@@ -15,8 +15,7 @@ from typing import Any, Generic, TypeVar, overload
 from sipstatus import _typed
 from sipstatus._errors import SipParseError
 from sipstatus._headers import TRAILING, VALUE_PATTERNS, Headers
-from sipstatus._typed import _set_method as set_cseq_method
-from sipstatus._typed import _set_seq as set_cseq_seq
+from sipstatus._typed import set_cseq_method, set_cseq_seq
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -32,8 +31,8 @@ from sipstatus._values import (
     Via,
     WarningValue,
     _LazyValue,
+    set_lazy_text,
 )
-from sipstatus._values import _set_text as set_lazy_text
 
 T = TypeVar("T")
 _CALL_ID = VALUE_PATTERNS["call-id"]

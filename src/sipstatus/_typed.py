@@ -347,8 +347,8 @@ def via_list(value: str) -> tuple[Via, ...]:
 # Numbers and simple values ------------------------------------------------------------------
 
 
-_set_seq = slot_setter(CSeq, "seq")
-_set_method = slot_setter(CSeq, "method")
+set_cseq_seq = slot_setter(CSeq, "seq")
+set_cseq_method = slot_setter(CSeq, "method")
 
 
 def cseq(value: str) -> CSeq:
@@ -356,8 +356,8 @@ def cseq(value: str) -> CSeq:
     if not space or not seq.isdigit():  # LWS other than one SP, or no LWS at all
         seq, method = value.split(None, 1)
     result: CSeq = object.__new__(CSeq)
-    _set_seq(result, int(seq))
-    _set_method(result, method.strip())
+    set_cseq_seq(result, int(seq))
+    set_cseq_method(result, method.strip())
     return result
 
 

@@ -105,7 +105,7 @@ class _LazyValue:
     _parts: tuple[Any, ...]  # unset until first use
 
     def __init__(self, text: str) -> None:
-        _set_text(self, text)
+        set_lazy_text(self, text)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -148,7 +148,7 @@ class _LazyValue:
         return f"{type(self).__name__}({self.text!r})"
 
 
-_set_text = slot_setter(_LazyValue, "text")
+set_lazy_text = slot_setter(_LazyValue, "text")
 _set_parts = slot_setter(_LazyValue, "_parts")
 
 
