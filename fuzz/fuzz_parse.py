@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.atheris:
         import atheris  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
+        # Coverage guidance needs instrumented bytecode: sipstatus (and what it calls) is
+        # loaded already, so instrument everything loaded.
+        atheris.instrument_all()
         atheris.Setup([sys.argv[0], *rest], test.hypothesis.fuzz_one_input)
         atheris.Fuzz()
         return 0
