@@ -194,7 +194,7 @@ class _Message:
     body: bytes
     _defects: tuple[str, ...]
     _raw: bytes
-    _wire_head: bytes | None
+    _head_end: int | None
     _cache: dict[str, Any]
 
     # -- plumbing -------------------------------------------------------------------------
@@ -472,11 +472,13 @@ class _Message:
         check_strict(self)  # type: ignore[arg-type]
 
 
-def _write(start: bytes, message: _Message, wire_head: bytes | None) -> bytes:
+def _write(start: bytes, message: _Message) -> bytes:
     """The message as bytes: header lines exactly as received when they were well framed,
     otherwise rewritten as ``Name: value`` lines."""
-    if wire_head is not None:
-        return start + wire_head + message.body
+    head_end = message._head_end
+    if head_end is not None:
+        # From the CRLF ending the start line (Headers._base) to the end of the empty line.
+        return start + message._raw[message.headers._base + 2 : head_end] + message.body
     return start + bytes(message.headers) + b"\r\n" + message.body
 
 
@@ -491,7 +493,7 @@ class SipResponse(_Message):
     body: bytes = b""
     _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _raw: bytes = field(default=b"", compare=False, repr=False)
-    _wire_head: bytes | None = field(default=None, compare=False, repr=False)
+    _head_end: int | None = field(default=None, compare=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -499,7 +501,7 @@ class SipResponse(_Message):
         return StatusLine(self.version, self.status_code, self.reason)
 
     def __bytes__(self) -> bytes:
-        return _write(bytes(self.status_line), self, self._wire_head)
+        return _write(bytes(self.status_line), self)
 
 
 @dataclass(frozen=True, slots=True, eq=True)
@@ -513,7 +515,7 @@ class SipRequest(_Message):
     body: bytes = b""
     _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _raw: bytes = field(default=b"", compare=False, repr=False)
-    _wire_head: bytes | None = field(default=None, compare=False, repr=False)
+    _head_end: int | None = field(default=None, compare=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -537,7 +539,7 @@ class SipRequest(_Message):
         return cached
 
     def __bytes__(self) -> bytes:
-        return _write(bytes(self.request_line), self, self._wire_head)
+        return _write(bytes(self.request_line), self)
 
 
 # The parser builds every message through ``new_message``, the hot half of a lenient parse.
@@ -567,10 +569,11 @@ M = TypeVar("M", SipResponse, SipRequest)
 
 def new_message(kind: type[M], first: str, second: Any, third: str, headers: Headers,
                 body: bytes, defects: tuple[str, ...], raw: bytes,
-                wire_head: bytes | None) -> M:
-    """``kind(first, second, third, headers, body, defects, raw, wire_head)``, where the
+                head_end: int | None) -> M:
+    """``kind(first, second, third, headers, body, defects, raw, head_end)``, where the
     first three are the start line's parts in order (version, status code, reason; or
-    method, URI, version)."""
+    method, URI, version) and ``head_end`` is where the header section of ``raw`` ends
+    (after its empty line) when its lines are kept as received, None when refolded."""
     draft: _ResponseDraft | _RequestDraft
     if kind is SipResponse:
         draft = response = _new(_ResponseDraft)
@@ -586,7 +589,7 @@ def new_message(kind: type[M], first: str, second: Any, third: str, headers: Hea
     draft.body = body
     draft._defects = defects
     draft._raw = raw
-    draft._wire_head = wire_head
+    draft._head_end = head_end
     draft._cache = {}
     draft.__class__ = kind  # type: ignore[assignment]
     return draft  # type: ignore[return-value]

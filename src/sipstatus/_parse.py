@@ -169,13 +169,13 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
         start = text[skip:line_end]
         headers = Headers(text[line_end:end], line_end)
         body_start = end + 4
-        wire_head: bytes | None = data[line_end + 2:body_start]
+        head_end: int | None = body_start  # header lines kept as received
         if end - skip > max_line:
             _check_line_length(text[skip:end].split("\r\n"), data, skip, 2, max_line)
     else:
         start, headers, body_start, line_count = _frame_slowly(
             text, data, skip, text.find("\r\n\r\n", skip), strict, limits, defects)
-        wire_head = None
+        head_end = None
     if line_count > max_headers:
         raise error_at(data, skip, f"more than {max_headers} header lines", rule=_FRAME_RULE)
 
@@ -191,15 +191,15 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
         message: SipRequest | SipResponse = new_message(
             SipResponse, "SIP/2.0", int(code), reason if reason.isascii() else (
                 _typed.people_text(reason)), headers, body, tuple(defects) if defects else (),
-            data, wire_head)
+            data, head_end)
     elif start[:4].upper() == "SIP/":
         version, code, reason = _status_line(start, data, skip, strict=strict, defects=defects)
         message = new_message(
-            SipResponse, version, code, reason, headers, body, tuple(defects), data, wire_head)
+            SipResponse, version, code, reason, headers, body, tuple(defects), data, head_end)
     else:
         method, uri, version = _request_line(start, data, skip, strict=strict, defects=defects)
         message = new_message(SipRequest, method, uri, version, headers, body,
-                              tuple(defects), data, wire_head)
+                              tuple(defects), data, head_end)
     if strict:
         check_strict(message)
     return message, rest

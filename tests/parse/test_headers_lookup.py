@@ -75,7 +75,7 @@ def test_parser_constructors_equal_the_dataclass_constructors() -> None:
     assert fast == slow and repr(fast) == repr(slow)
     assert fast.defects[0] == "d" and fast._cache is not slow._cache
     fast_request = new_message(sipstatus.SipRequest, "BYE", "sip:a@b", "SIP/2.0", headers,
-                               b"", (), b"", b"\r\n")
+                               b"", (), b"", None)
     slow_request = sipstatus.SipRequest("BYE", "sip:a@b", "SIP/2.0", headers, b"", (), b"",
-                                        b"\r\n")
+                                        None)
     assert fast_request == slow_request and repr(fast_request) == repr(slow_request)
