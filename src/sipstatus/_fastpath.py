@@ -33,12 +33,17 @@ import functools
 import re
 from typing import Any
 
-from lark import Token
-
 from sipstatus._grammar import parser
 
 #: How deeply nested comments are unrolled into the regexes.
 COMMENT_DEPTH = 4
+
+
+@functools.cache
+def _token_type() -> type:
+    from lark import Token
+
+    return Token
 
 
 @functools.cache
@@ -160,7 +165,7 @@ def _can_be_empty(tree: Any) -> bool:
         return _can_be_empty(tree.children[0])
     if kind == "value":
         symbol = tree.children[0]
-        if isinstance(symbol, Token) or symbol.is_term:
+        if isinstance(symbol, _token_type()) or symbol.is_term:
             return False
         return _can_be_empty(_rule_trees()[symbol.name])
     return False  # pragma: no cover

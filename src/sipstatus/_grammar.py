@@ -9,8 +9,10 @@ whole start line and header section, ``request_line`` and ``status_line``, and o
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from lark import Lark
+if TYPE_CHECKING:  # lark is imported when the grammar is first needed
+    from lark import Lark
 
 #: Start rules for one header value, keyed by the rule name.
 VALUE_RULES = (
@@ -58,6 +60,8 @@ START_RULES = ("sip_head", "request_line", "status_line", *VALUE_RULES)
 @functools.cache
 def parser() -> Lark:
     """The shared LALR parser over every start rule (built on first use, ~0.3 s)."""
+    from lark import Lark  # here, not at import: most programs never need the grammar
+
     return Lark.open_from_package(
         "sipstatus.grammar",
         "sip.lark",

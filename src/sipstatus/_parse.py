@@ -19,8 +19,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from lark.exceptions import UnexpectedInput
-
 from sipstatus import _typed
 from sipstatus._errors import SipParseError, error_at, position
 from sipstatus._fastpath import rule_regex, terminal_regex
@@ -422,6 +420,8 @@ def _request_line(line: str, data: bytes, offset: int, *, strict: bool,
 
 def _raise_from_lark(text: str, rule: str, data: bytes, offset: int, name: str) -> None:
     """Let the LALR parser find and describe the fault in ``text`` (at ``offset``)."""
+    from lark.exceptions import UnexpectedInput
+
     try:
         parser().parse(text, start=rule)
     except UnexpectedInput as exc:

@@ -19,8 +19,7 @@ Header text is parsed as latin-1 (one character per octet); accessors decode it 
 from __future__ import annotations
 
 import re
-
-from lark.exceptions import UnexpectedInput
+from typing import TYPE_CHECKING
 
 from sipstatus._errors import SipParseError, position
 from sipstatus._fastpath import rule_regex
@@ -44,6 +43,9 @@ from sipstatus._values import (
     slot_setter,
 )
 
+if TYPE_CHECKING:  # lark is imported when a value first needs the grammar
+    from lark.exceptions import UnexpectedInput
+
 # ----------------------------------------------------------------------------------------
 # Validation
 
@@ -55,6 +57,8 @@ def validate_value(rule: str, value: str, *, data: bytes, offset: int, header: s
     """
     if rule_regex(rule).fullmatch(value):
         return
+    from lark.exceptions import UnexpectedInput
+
     try:
         parser().parse(value, start=rule)
     except UnexpectedInput as exc:
