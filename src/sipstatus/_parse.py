@@ -163,8 +163,9 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
     line_count = text.count("\n", skip, end)
     if end >= 0 and text.count("\r", skip, end) == line_count:
         # The common case: CRLF line ends, no folding, nothing stray.
-        line_end = text.find("\r\n", skip)  # at most ``end``: no header lines at all
-        start = text[skip:line_end]
+        status = None if strict else _STATUS_LINE.match(text, skip)
+        # At most ``end``: a message may have no header lines at all.
+        line_end = text.find("\r\n", skip) if status is None else status.end() - 2
         headers = Headers(text[line_end:end], line_end)
         body_start = end + 4
         head_end: int | None = body_start  # header lines kept as received
@@ -174,6 +175,7 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
         start, headers, body_start, line_count = _frame_slowly(
             text, data, skip, text.find("\r\n\r\n", skip), strict, limits, defects)
         head_end = None
+        status = None
     if line_count > max_headers:
         raise error_at(data, skip, f"more than {max_headers} header lines", rule=_FRAME_RULE)
 
@@ -183,14 +185,16 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
     else:
         body, rest = _frame_body(data, headers, body_start, strict, stream, defects)
 
-    status = _STATUS.fullmatch(start)
-    if status is not None and not strict:  # the common case of a response
-        _, code, reason = status.groups()
+    if status is not None:  # the common case of a response, read with the framing
+        code, reason = status.groups()
         message: SipRequest | SipResponse = new_message(
             SipResponse, "SIP/2.0", int(code), reason if reason.isascii() else (
                 _typed.people_text(reason)), headers, body, tuple(defects) if defects else (),
             data, head_end)
-    elif start[:4].upper() == "SIP/":
+        return message, rest  # (read ahead only when lenient: nothing left to check)
+    if head_end is not None:
+        start = text[skip:line_end]
+    if start[:4].upper() == "SIP/":
         version, code, reason = _status_line(start, data, skip, strict=strict, defects=defects)
         message = new_message(
             SipResponse, version, code, reason, headers, body, tuple(defects), data, head_end)
@@ -350,6 +354,8 @@ def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, st
 
 
 _STATUS = re.compile(r"(SIP/2\.0) ([1-6][0-9][0-9]) (.*)", re.S)
+# The same Status-Line read in place, up to its CRLF (framing has ruled out stray CRs).
+_STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9]) (.*)\r\n")
 
 
 def _status_line(line: str, data: bytes, offset: int, *, strict: bool,
