@@ -83,6 +83,14 @@ def test_strict_parse_equals_grammar_on_generated_heads(head: str) -> None:
     assert sipstatus.parse(bytes(message), strict=True) == message
 
 
+def _unfolded(head: str) -> str:
+    """The head as the grammar judges it (grammar/core.lark, "Folding"): after the start
+    line, each fold (white space, CRLF, white space) becomes one SP (RFC 3261 §7.3.1). A
+    continuation line right after the start line stays, and the grammar rejects it."""
+    start, _, rest = head.partition("\r\n")
+    return start + "\r\n" + re.sub(r"[ \t]*\r\n[ \t]+", " ", rest)
+
+
 @given(st.data())
 def test_strict_parse_rejects_what_the_grammar_rejects(data: st.DataObject) -> None:
     head = _consistent(data.draw(grammar_text("sip_head")))
@@ -97,13 +105,14 @@ def test_strict_parse_rejects_what_the_grammar_rejects(data: st.DataObject) -> N
     assume(lines[index] != "")
     mutated = "\r\n".join(lines)
     assume("content-length" not in mutated.lower() and "\r\nl" not in mutated.lower())
-    grammar_says = accepted_by("sip_head", mutated)
+    grammar_says = accepted_by("sip_head", _unfolded(mutated))
     try:
         sipstatus.parse(mutated.encode("latin-1"), strict=True,
                         limits=sipstatus.Limits(None, None, None))
     except sipstatus.SipParseError as error:
         semantic = any(word in str(error) for word in (
-            "2**31", "2**32", "above 255", "differs from the request method"))
+            "2**31", "2**32", "above 255", "differs from the request method",
+            "unsupported version"))  # SIP/02.0 is grammatical, and not SIP/2.0 (505)
         assert not grammar_says or semantic, (mutated, str(error))
     else:
         assert grammar_says, mutated
