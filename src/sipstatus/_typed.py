@@ -273,7 +273,11 @@ def _split_hostport(hostport: str) -> tuple[str, int | None]:
 
 def _name_addr_parts(item: str) -> tuple[str | None, Uri, str]:
     """(display name, URI, text after the address) of a name-addr or bare addr-spec."""
-    if "<" in item:
+    # A name-addr has its "<" before any ";" (a display name holds neither, unquoted); a
+    # bare addr-spec may have a "<" later, inside a quoted parameter value.
+    angle = item.find("<")
+    first_semi = item.find(";")
+    if item.startswith('"') or (angle >= 0 and (first_semi < 0 or angle < first_semi)):
         # The display name (a quoted-string or tokens) never contains an unquoted "<".
         if item.startswith('"'):
             end = _quoted_end(item, 0)

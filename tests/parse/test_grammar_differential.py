@@ -189,3 +189,14 @@ def test_strict_parse_takes_comments_nested_deeper_than_the_regexes() -> None:
     with pytest.raises(sipstatus.SipParseError, match="invalid Server header") as caught:
         sipstatus.parse(f"SIP/2.0 200 OK\r\nServer: a {deep})\r\n\r\n".encode(), strict=True)
     assert caught.value.line == 2
+
+
+def test_a_bare_addr_spec_may_quote_an_angle_bracket_in_a_parameter() -> None:
+    # Found by the thorough profile of test_contact_count_equals_the_parse_tree: a "<" in a
+    # quoted parameter of a bare addr-spec was taken for the start of a name-addr.
+    text = '<sip:[0::]>,A:%00;0="x<"'
+    assert accepted_by("contact_value", text)
+    message = sipstatus.parse(f"SIP/2.0 200 OK\r\nContact: {text}\r\n\r\n".encode(),
+                              strict=True)
+    assert [str(entry.uri) for entry in message.contact] == ["sip:[0::]", "A:%00"]
+    assert message.contact[1].params["0"] == "x<"

@@ -14,6 +14,7 @@ from parse_exercise import exercise
 import sipstatus
 from sipstatus import SipParseError
 from sipstatus._grammar import parser
+from sipstatus._grammar_gen import accepted_by
 
 SEEDS = [case.data for case in corpus_cases()]
 
@@ -100,6 +101,11 @@ def _heads() -> st.SearchStrategy[str]:
 
 @given(_heads())
 def test_grammar_generated_messages_parse_strictly(head: str) -> None:
+    # from_lark draws from the rules, not through the lexer: now and then it writes a string
+    # the grammar's own LALR parser reads otherwise (an extension header named "L" is lexed
+    # as the compact Content-Length, whose value may not be empty). Those are not in the
+    # grammar's language; the parser is the judge.
+    assume(accepted_by("sip_head", head))
     data = head.encode("latin-1")
     # The grammar does not count the body; it frames the head. Content-Length decides the
     # rest, so give each message the body its Content-Length (if any) announces.
