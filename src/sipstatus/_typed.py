@@ -319,10 +319,6 @@ def name_addr(value: str) -> NameAddr:
     return NameAddr(value.strip())
 
 
-def name_addr_list(value: str) -> tuple[NameAddr, ...]:
-    return tuple(map(NameAddr, split_list(value)))
-
-
 def contact_list(value: str) -> tuple[ContactEntry, ...]:
     if value.strip() == "*":
         return (ContactEntry("*"),)
