@@ -16,46 +16,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
+from sipstatus import _registry
+from sipstatus._base import people_text
+from sipstatus._registry import header_key, spellings
+
 #: The 19 compact forms of the IANA "Header Fields" registry (RFC 3261 §7.3.3 and the RFCs
-#: that registered the later ones).
-COMPACT_FORMS: dict[str, str] = {
-    "a": "Accept-Contact",  # RFC 3841
-    "b": "Referred-By",  # RFC 3892
-    "c": "Content-Type",  # RFC 3261
-    "d": "Request-Disposition",  # RFC 3841
-    "e": "Content-Encoding",  # RFC 3261
-    "f": "From",  # RFC 3261
-    "i": "Call-ID",  # RFC 3261
-    "j": "Reject-Contact",  # RFC 3841
-    "k": "Supported",  # RFC 3261
-    "l": "Content-Length",  # RFC 3261
-    "m": "Contact",  # RFC 3261
-    "o": "Event",  # RFC 6665
-    "r": "Refer-To",  # RFC 3515
-    "s": "Subject",  # RFC 3261
-    "t": "To",  # RFC 3261
-    "u": "Allow-Events",  # RFC 6665
-    "v": "Via",  # RFC 3261
-    "x": "Session-Expires",  # RFC 4028
-    "y": "Identity",  # RFC 8224
-}
-
-_KEYS = {short: long.lower() for short, long in COMPACT_FORMS.items()}
-_SHORT = {long.lower(): short for short, long in COMPACT_FORMS.items()}
-
-
-def header_key(name: str) -> str:
-    """The look-up key of a header name: lower case, compact form expanded."""
-    key = name.lower()
-    return _KEYS.get(key, key) if len(key) == 1 else key
+#: that registered the later ones): letter -> canonical name. From the header registry.
+COMPACT_FORMS = _registry.COMPACT_FORMS
 
 
 @functools.cache
 def _field_regex(key: str) -> re.Pattern[str]:
     """Header lines called ``key`` (long or compact name): name, value."""
-    names = re.escape(key)
-    if key in _SHORT:
-        names = f"{names}|{_SHORT[key]}"
+    names = "|".join(map(re.escape, spellings(key)))
     return re.compile(rf"\n((?:{names})[ \t]*):[ \t]*([^\r\n]*)", re.I)
 
 
@@ -69,9 +42,7 @@ class _ValuePatterns(dict[str, "re.Pattern[str]"]):
     line's CR trimmed."""
 
     def __missing__(self, key: str) -> re.Pattern[str]:
-        names = re.escape(key)
-        if key in _SHORT:
-            names = f"{names}|{_SHORT[key]}"
+        names = "|".join(map(re.escape, spellings(key)))
         if len(self) > 4096:  # names come from programs; keep the cache bounded anyway
             self.clear()
         pattern = self[key] = re.compile(rf"\n(?:{names})[ \t]*:[ \t]*(.*)", re.I)
@@ -82,7 +53,8 @@ VALUE_PATTERNS = _ValuePatterns()
 TRAILING = " \t\r"  # white space after a value, and its line's CR
 
 
-_ANY_FIELD = re.compile(r"\n([^:\r\n]*):[ \t]*([^\r\n]*)")
+#: Any header field line of a header section: name (with trailing white space), value.
+FIELD_LINE = re.compile(r"\n([^:\r\n]*):[ \t]*([^\r\n]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +77,7 @@ class HeaderField:
     @property
     def text(self) -> str:
         """The value as UTF-8 text, for people."""
-        return _text(self.value)
+        return people_text(self.value)
 
 
 class Headers(Sequence[tuple[str, str]]):
@@ -139,7 +111,20 @@ class Headers(Sequence[tuple[str, str]]):
             raise ValueError("a header name or value holds a CR or LF")
         return cls(text, 0)
 
-    def _offset(self, position: int) -> int:
+    @property
+    def section(self) -> str:
+        """The header section as latin-1 text: each field line introduced by CRLF (the
+        text starts with the line break after the start line), folds replaced by single
+        spaces, no empty line at the end."""
+        return self._text
+
+    @property
+    def base(self) -> int:
+        """The message offset of the first character of :attr:`section`."""
+        return self._base
+
+    def offset_of(self, position: int) -> int:
+        """The message offset of ``position`` in :attr:`section`."""
         if not self._folds:
             return self._base + position
         index = bisect.bisect_right(self._folds, (position, 1 << 62))
@@ -151,8 +136,8 @@ class Headers(Sequence[tuple[str, str]]):
         if self._fields is None:
             self._fields = tuple(
                 HeaderField(m.group(1).rstrip(" \t"), m.group(2).rstrip(" \t"),
-                            self._offset(m.start(2)))
-                for m in _ANY_FIELD.finditer(self._text)
+                            self.offset_of(m.start(2)))
+                for m in FIELD_LINE.finditer(self._text)
             )
         return self._fields
 
@@ -160,9 +145,28 @@ class Headers(Sequence[tuple[str, str]]):
         """The fields called ``name`` (any case, long or compact form), in order."""
         return tuple(
             HeaderField(m.group(1).rstrip(" \t"), m.group(2).rstrip(" \t"),
-                        self._offset(m.start(2)))
+                        self.offset_of(m.start(2)))
             for m in _field_regex(header_key(name)).finditer(self._text)
         )
+
+    def stray_lines(self) -> list[tuple[int, str]]:
+        """Lines of the section that are not ``name: value`` fields (lenient parsing keeps
+        them out of :attr:`fields`), each with its message offset, as text for people."""
+        text = self._text
+        if text.count("\n") == len(self.fields):
+            return []
+        named = {item.offset for item in self.fields}
+        found = []
+        position = 0
+        for line in text.split("\r\n")[1:]:
+            position += 2
+            colon = line.find(":")
+            after = line[colon + 1:]
+            value_at = position + colon + 1 + len(after) - len(after.lstrip(" \t"))
+            if colon < 0 or self.offset_of(value_at) not in named:
+                found.append((self.offset_of(position), people_text(line)))
+            position += len(line)
+        return found
 
     def values(self, key: str) -> list[str]:
         """The raw (latin-1) values of the fields whose look-up key is ``key`` (see
@@ -178,11 +182,11 @@ class Headers(Sequence[tuple[str, str]]):
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first field called ``name``, or ``default``."""
         found = self.first(header_key(name))
-        return default if found is None else _text(found)
+        return default if found is None else people_text(found)
 
     def get_all(self, name: str) -> tuple[str, ...]:
         """The values of every field called ``name``, in order (each as on its own line)."""
-        return tuple(_text(v) for v in self.values(header_key(name)))
+        return tuple(people_text(v) for v in self.values(header_key(name)))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and bool(self.values(header_key(name)))
@@ -198,12 +202,12 @@ class Headers(Sequence[tuple[str, str]]):
 
     def __getitem__(self, index: int | slice) -> tuple[str, str] | Sequence[tuple[str, str]]:
         if isinstance(index, slice):
-            return tuple((f.name, _text(f.value)) for f in self.fields[index])
+            return tuple((f.name, people_text(f.value)) for f in self.fields[index])
         item = self.fields[index]
-        return item.name, _text(item.value)
+        return item.name, people_text(item.value)
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return ((f.name, _text(f.value)) for f in self.fields)
+        return ((f.name, people_text(f.value)) for f in self.fields)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):
@@ -221,10 +225,3 @@ class Headers(Sequence[tuple[str, str]]):
     def __bytes__(self) -> bytes:
         """The header lines as written back: ``Name: value`` CRLF each."""
         return "".join(f"{f.name}: {f.value}\r\n" for f in self.fields).encode("latin-1")
-
-
-def _text(value: str) -> str:
-    """Header text is parsed as latin-1 (one character per octet); users get UTF-8."""
-    if value.isascii():
-        return value
-    return value.encode("latin-1").decode("utf-8", "surrogateescape")

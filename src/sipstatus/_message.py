@@ -12,10 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
-from sipstatus import _typed
+from sipstatus import _extract
+from sipstatus._base import people_text
 from sipstatus._errors import SipParseError
 from sipstatus._headers import TRAILING, VALUE_PATTERNS, Headers
-from sipstatus._typed import set_cseq_method, set_cseq_seq
+from sipstatus._registry import VALUE_RULES
+from sipstatus._split import parse_uri, split_list
+from sipstatus._validate import check_strict, faults_in_words, validate_value
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -37,77 +40,8 @@ from sipstatus._values import (
 T = TypeVar("T")
 _CALL_ID = VALUE_PATTERNS["call-id"]
 _CSEQ = VALUE_PATTERNS["cseq"]
-L = TypeVar("L", bound=_LazyValue)
+L = TypeVar("L", bound=_LazyValue[Any])
 _new = object.__new__
-
-#: The value rule of each typed header (grammar/sip.lark), by look-up key.
-VALUE_RULES: dict[str, str] = {
-    "accept": "accept_value",
-    "accept-encoding": "accept_encoding_value",
-    "accept-language": "accept_language_value",
-    "alert-info": "info_value",
-    "allow": "allow_value",
-    "authentication-info": "authentication_info_value",
-    "authorization": "credentials",
-    "call-id": "call_id_value",
-    "call-info": "info_value",
-    "contact": "contact_value",
-    "content-disposition": "content_disposition_value",
-    "content-encoding": "token_list",
-    "content-language": "content_language_value",
-    "content-length": "number_value",
-    "content-type": "content_type_value",
-    "cseq": "cseq_value",
-    "date": "date_value",
-    "error-info": "info_value",
-    "expires": "number_value",
-    "from": "name_addr_value",
-    "in-reply-to": "in_reply_to_value",
-    "max-forwards": "number_value",
-    "mime-version": "mime_version_value",
-    "min-expires": "number_value",
-    "organization": "text_value",
-    "priority": "priority_value",
-    "proxy-authenticate": "challenge",
-    "proxy-authorization": "credentials",
-    "proxy-require": "token_list",
-    "record-route": "route_value",
-    "reply-to": "name_addr_value",
-    "require": "token_list",
-    "retry-after": "retry_after_value",
-    "route": "route_value",
-    "server": "server_value",
-    "subject": "text_value",
-    "supported": "token_list",
-    "timestamp": "timestamp_value",
-    "to": "name_addr_value",
-    "unsupported": "token_list",
-    "user-agent": "server_value",
-    "via": "via_value",
-    "warning": "warning_value",
-    "www-authenticate": "challenge",
-    "reason": "reason_value",
-    "session-expires": "session_expires_value",
-    "min-se": "min_se_value",
-    "security-server": "security_value",
-    "security-client": "security_value",
-    "security-verify": "security_value",
-    "rseq": "number_value",
-    "rack": "rack_value",
-    "event": "event_value",
-    "allow-events": "allow_events_value",
-    "refer-to": "name_addr_value",
-    "referred-by": "name_addr_value",
-    "accept-contact": "contact_pref_value",
-    "reject-contact": "contact_pref_value",
-    "request-disposition": "token_list",
-}
-
-#: Header fields whose grammar allows an empty value (RFC 3261 §25.1).
-EMPTY_ALLOWED = frozenset(
-    ("accept", "accept-encoding", "accept-language", "allow", "supported", "organization",
-     "subject")
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +96,7 @@ class _EntryList(Generic[L]):
         if key in cache:
             return cache[key]  # type: ignore[no-any-return]
         # The look-up of Headers.values, inlined.
-        found = VALUE_PATTERNS[key].findall(message.headers._text)
+        found = VALUE_PATTERNS[key].findall(message._section)
         result: tuple[L, ...]
         if len(found) == 1 and "," not in found[0] and found[0].isascii():
             # One entry, the common case: made without a call to __init__ (a third faster).
@@ -175,9 +109,9 @@ class _EntryList(Generic[L]):
             for value in found:
                 value = value.rstrip(TRAILING)
                 if not value.isascii():
-                    value = _typed.people_text(value)
+                    value = people_text(value)
                 if "," in value:
-                    items += _typed.split_list(value)
+                    items += split_list(value)
                 elif value:
                     items.append(value)
             result = tuple(map(self.kind, items))
@@ -195,6 +129,7 @@ class _Message:
     _defects: tuple[str, ...]
     _raw: bytes
     _head_end: int | None
+    _section: str  # headers.section, read by the hot accessors without a property call
     _cache: dict[str, Any]
 
     # -- plumbing -------------------------------------------------------------------------
@@ -209,7 +144,7 @@ class _Message:
         value = self.headers.first(key)
         if value is not None:
             try:
-                result: T | None = extract(value if value.isascii() else _typed.people_text(value))
+                result: T | None = extract(value if value.isascii() else people_text(value))
             except (ValueError, IndexError):
                 raise self._unreadable(key) from None
         else:
@@ -225,7 +160,7 @@ class _Message:
         try:
             for value in self.headers.values(key):
                 if value:
-                    result += extract(value if value.isascii() else _typed.people_text(value))
+                    result += extract(value if value.isascii() else people_text(value))
         except (ValueError, IndexError):
             raise self._unreadable(key) from None
         cache[key] = result
@@ -237,7 +172,7 @@ class _Message:
         rule = VALUE_RULES[key]
         for item in self.headers.fields_named(key):
             try:
-                _typed.validate_value(rule, item.value, data=self._raw, offset=item.offset,
+                validate_value(rule, item.value, data=self._raw, offset=item.offset,
                                       header=item.name)
             except SipParseError as exc:
                 return exc
@@ -253,10 +188,10 @@ class _Message:
         cache = self._cache  # read on every message: _one, inlined
         if "call-id" in cache:
             return cache["call-id"]  # type: ignore[no-any-return]
-        match = _CALL_ID.search(self.headers._text)  # Headers.first, inlined
+        match = _CALL_ID.search(self._section)  # Headers.first, inlined
         value = None if match is None else match[1].rstrip(TRAILING)
         if value is not None and not value.isascii():
-            value = _typed.people_text(value)
+            value = people_text(value)
         cache["call-id"] = value
         return value
 
@@ -266,20 +201,14 @@ class _Message:
         cache = self._cache  # read on every message: _one, inlined
         if "cseq" in cache:
             return cache["cseq"]  # type: ignore[no-any-return]
-        match = _CSEQ.search(self.headers._text)  # Headers.first, inlined
+        match = _CSEQ.search(self._section)  # Headers.first, inlined
         result: CSeq | None = None
         if match is not None:
             value = match[1].rstrip(TRAILING)
-            seq, space, method = value.partition(" ")
-            if space and seq.isdigit() and value.isascii():  # "314159 INVITE": _typed.cseq
-                result = _new(CSeq)
-                set_cseq_seq(result, int(seq))
-                set_cseq_method(result, method.strip())
-            else:
-                try:
-                    result = _typed.cseq(value if value.isascii() else _typed.people_text(value))
-                except (ValueError, IndexError):
-                    raise self._unreadable("cseq") from None
+            try:
+                result = _extract.cseq(value if value.isascii() else people_text(value))
+            except (ValueError, IndexError):
+                raise self._unreadable("cseq") from None
         cache["cseq"] = result
         return result
 
@@ -288,12 +217,12 @@ class _Message:
     @property
     def from_(self) -> NameAddr | None:
         """From (RFC 3261 §20.20)."""
-        return self._one("from", _typed.name_addr)
+        return self._one("from", _extract.name_addr)
 
     @property
     def to(self) -> NameAddr | None:
         """To (RFC 3261 §20.39)."""
-        return self._one("to", _typed.name_addr)
+        return self._one("to", _extract.name_addr)
 
     contact = _EntryList("contact", ContactEntry, "Contact values (RFC 3261 §20.10); ``*`` "
                          "is one entry with ``is_wildcard``.")
@@ -305,7 +234,7 @@ class _Message:
     @property
     def reply_to(self) -> NameAddr | None:
         """Reply-To (RFC 3261 §20.31)."""
-        return self._one("reply-to", _typed.name_addr)
+        return self._one("reply-to", _extract.name_addr)
 
     @property
     def max_forwards(self) -> int | None:
@@ -320,12 +249,12 @@ class _Message:
     @property
     def content_type(self) -> MediaType | None:
         """Content-Type (RFC 3261 §20.15)."""
-        return self._one("content-type", _typed.media_type)
+        return self._one("content-type", _extract.media_type)
 
     @property
     def content_encoding(self) -> tuple[str, ...]:
         """Content-Encoding (RFC 3261 §20.12)."""
-        return self._many("content-encoding", _typed.token_list)
+        return self._many("content-encoding", _extract.token_list)
 
     @property
     def expires(self) -> int | None:
@@ -340,94 +269,94 @@ class _Message:
     @property
     def retry_after(self) -> RetryAfter | None:
         """Retry-After (RFC 3261 §20.33)."""
-        return self._one("retry-after", _typed.retry_after)
+        return self._one("retry-after", _extract.retry_after)
 
     @property
     def www_authenticate(self) -> tuple[Challenge, ...]:
         """WWW-Authenticate challenges, one per header field (RFC 3261 §20.44)."""
-        return self._many("www-authenticate", lambda v: (_typed.challenge(v),))
+        return self._many("www-authenticate", lambda v: (_extract.challenge(v),))
 
     @property
     def proxy_authenticate(self) -> tuple[Challenge, ...]:
         """Proxy-Authenticate challenges (RFC 3261 §20.27)."""
-        return self._many("proxy-authenticate", lambda v: (_typed.challenge(v),))
+        return self._many("proxy-authenticate", lambda v: (_extract.challenge(v),))
 
     @property
     def authorization(self) -> tuple[Challenge, ...]:
         """Authorization credentials (RFC 3261 §20.7)."""
-        return self._many("authorization", lambda v: (_typed.challenge(v),))
+        return self._many("authorization", lambda v: (_extract.challenge(v),))
 
     @property
     def proxy_authorization(self) -> tuple[Challenge, ...]:
         """Proxy-Authorization credentials (RFC 3261 §20.28)."""
-        return self._many("proxy-authorization", lambda v: (_typed.challenge(v),))
+        return self._many("proxy-authorization", lambda v: (_extract.challenge(v),))
 
     @property
     def warning(self) -> tuple[WarningValue, ...]:
         """Warning values (RFC 3261 §20.43)."""
-        return self._many("warning", _typed.warnings)
+        return self._many("warning", _extract.warnings)
 
     @property
     def require(self) -> tuple[str, ...]:
         """Require option tags (RFC 3261 §20.32)."""
-        return self._many("require", _typed.token_list)
+        return self._many("require", _extract.token_list)
 
     @property
     def proxy_require(self) -> tuple[str, ...]:
         """Proxy-Require option tags (RFC 3261 §20.29)."""
-        return self._many("proxy-require", _typed.token_list)
+        return self._many("proxy-require", _extract.token_list)
 
     @property
     def supported(self) -> tuple[str, ...]:
         """Supported option tags (RFC 3261 §20.37)."""
-        return self._many("supported", _typed.token_list)
+        return self._many("supported", _extract.token_list)
 
     @property
     def unsupported(self) -> tuple[str, ...]:
         """Unsupported option tags (RFC 3261 §20.40)."""
-        return self._many("unsupported", _typed.token_list)
+        return self._many("unsupported", _extract.token_list)
 
     @property
     def allow(self) -> tuple[str, ...]:
         """Allow methods (RFC 3261 §20.5)."""
-        return self._many("allow", _typed.token_list)
+        return self._many("allow", _extract.token_list)
 
     @property
     def accept(self) -> tuple[MediaType, ...]:
         """Accept media ranges (RFC 3261 §20.1)."""
-        return self._many("accept", _typed.media_types)
+        return self._many("accept", _extract.media_types)
 
     @property
     def accept_encoding(self) -> tuple[TokenWithParams, ...]:
         """Accept-Encoding codings (RFC 3261 §20.2)."""
-        return self._many("accept-encoding", _typed.tokens_with_params)
+        return self._many("accept-encoding", _extract.tokens_with_params)
 
     @property
     def accept_language(self) -> tuple[TokenWithParams, ...]:
         """Accept-Language ranges (RFC 3261 §20.3)."""
-        return self._many("accept-language", _typed.tokens_with_params)
+        return self._many("accept-language", _extract.tokens_with_params)
 
     # -- extensions ------------------------------------------------------------------------
 
     @property
     def reason_header(self) -> tuple[ReasonValue, ...]:
         """Reason values (RFC 3326)."""
-        return self._many("reason", _typed.reasons)
+        return self._many("reason", _extract.reasons)
 
     @property
     def session_expires(self) -> SessionExpires | None:
         """Session-Expires (RFC 4028 §4)."""
-        return self._one("session-expires", _typed.session_expires)
+        return self._one("session-expires", _extract.session_expires)
 
     @property
     def min_se(self) -> int | None:
         """Min-SE in seconds (RFC 4028 §5)."""
-        return self._one("min-se", _typed.delta_with_params)
+        return self._one("min-se", _extract.delta_with_params)
 
     @property
     def security_server(self) -> tuple[TokenWithParams, ...]:
         """Security-Server mechanisms (RFC 3329 §2.2)."""
-        return self._many("security-server", _typed.tokens_with_params)
+        return self._many("security-server", _extract.tokens_with_params)
 
     @property
     def rseq(self) -> int | None:
@@ -437,17 +366,17 @@ class _Message:
     @property
     def rack(self) -> RAck | None:
         """RAck (RFC 3262 §7.2)."""
-        return self._one("rack", _typed.rack)
+        return self._one("rack", _extract.rack)
 
     @property
     def event(self) -> TokenWithParams | None:
         """Event (RFC 6665 §8.2.1)."""
-        return self._one("event", lambda v: _typed.tokens_with_params(v)[0])
+        return self._one("event", lambda v: _extract.tokens_with_params(v)[0])
 
     @property
     def allow_events(self) -> tuple[str, ...]:
         """Allow-Events (RFC 6665 §8.2.2)."""
-        return self._many("allow-events", _typed.token_list)
+        return self._many("allow-events", _extract.token_list)
 
     @property
     def defects(self) -> tuple[str, ...]:
@@ -459,17 +388,18 @@ class _Message:
         """
         cached = self._cache.get("defects")
         if cached is None:
-            from sipstatus._parse import check_message
-
-            cached = self._defects + tuple(check_message(self))  # type: ignore[arg-type]
+            cached = self._defects + tuple(
+                faults_in_words(self.headers, self._raw, self._request_line_parts()))
             self._cache["defects"] = cached
         return cached
 
     def validate(self) -> None:
         """Raise SipParseError for the first fault that ``strict=True`` would reject."""
-        from sipstatus._parse import check_strict
+        parts = self._request_line_parts()
+        check_strict(self.headers, self._raw, parts[0] if parts is not None else None)
 
-        check_strict(self)  # type: ignore[arg-type]
+    def _request_line_parts(self) -> tuple[str, str, str] | None:
+        return None
 
 
 def _write(start: bytes, message: _Message) -> bytes:
@@ -477,8 +407,8 @@ def _write(start: bytes, message: _Message) -> bytes:
     otherwise rewritten as ``Name: value`` lines."""
     head_end = message._head_end
     if head_end is not None:
-        # From the CRLF ending the start line (Headers._base) to the end of the empty line.
-        return start + message._raw[message.headers._base + 2 : head_end] + message.body
+        # From the CRLF ending the start line (Headers.base) to the end of the empty line.
+        return start + message._raw[message.headers.base + 2 : head_end] + message.body
     return start + bytes(message.headers) + b"\r\n" + message.body
 
 
@@ -494,7 +424,11 @@ class SipResponse(_Message):
     _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _raw: bytes = field(default=b"", compare=False, repr=False)
     _head_end: int | None = field(default=None, compare=False, repr=False)
+    _section: str = field(default="", compare=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:  # a message built by a program (the parser does not call it)
+        object.__setattr__(self, "_section", self.headers.section)
 
     @property
     def status_line(self) -> StatusLine:
@@ -516,11 +450,18 @@ class SipRequest(_Message):
     _defects: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _raw: bytes = field(default=b"", compare=False, repr=False)
     _head_end: int | None = field(default=None, compare=False, repr=False)
+    _section: str = field(default="", compare=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:  # a message built by a program (the parser does not call it)
+        object.__setattr__(self, "_section", self.headers.section)
 
     @property
     def request_line(self) -> RequestLine:
         return RequestLine(self.method, self.uri, self.version)
+
+    def _request_line_parts(self) -> tuple[str, str, str] | None:
+        return self.method, self.uri, self.version
 
     @property
     def request_uri(self) -> Uri:
@@ -528,7 +469,7 @@ class SipRequest(_Message):
         cached = self._cache.get("request-uri")
         if cached is None:
             try:
-                cached = _typed.parse_uri(self.uri)
+                cached = parse_uri(self.uri)
             except (ValueError, IndexError):
                 at = len(self.method) + 1
                 raise SipParseError(
@@ -590,6 +531,7 @@ def new_message(kind: type[M], first: str, second: Any, third: str, headers: Hea
     draft._defects = defects
     draft._raw = raw
     draft._head_end = head_end
+    draft._section = headers.section
     draft._cache = {}
     draft.__class__ = kind  # type: ignore[assignment]
     return draft  # type: ignore[return-value]

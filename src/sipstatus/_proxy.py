@@ -79,10 +79,6 @@ def _header(entry: _Entry, read: Callable[[SipResponse], tuple[_T, ...]], header
         return ()
 
 
-def _class_name(code: int) -> str:
-    return f"{code // 100}xx"
-
-
 def best_response(responses: Iterable[Response]) -> ProxyChoice:
     """Pick the response a stateful forking proxy forwards (RFC 3261 §16.7 steps 5-7).
 

@@ -1,4 +1,6 @@
-"""Typed header values: small frozen, slotted dataclasses built from the grammar's parse trees.
+"""Typed header values: small frozen, slotted classes holding the parts of a header value.
+
+Values are made by cutting text that the grammar accepts (``_split``, ``_extract``).
 
 Every value keeps what was written (``str()`` gives it back) next to the parts a program needs.
 Parameter lists are :class:`Params`: ordered, duplicates kept, names case-insensitive
@@ -7,91 +9,36 @@ Parameter lists are :class:`Params`: ordered, duplicates kept, names case-insens
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
+
+from sipstatus._base import slot_setter
+from sipstatus._errors import SipParseError
+from sipstatus._params import EMPTY_PARAMS, Params, Uri
+from sipstatus._split import NameAddrParts, ViaParts, split_name_addr, split_via
+
+__all__ = [
+    "EMPTY_PARAMS",
+    "CSeq",
+    "Challenge",
+    "ContactEntry",
+    "MediaType",
+    "NameAddr",
+    "Params",
+    "RAck",
+    "ReasonValue",
+    "RetryAfter",
+    "SessionExpires",
+    "TokenWithParams",
+    "Uri",
+    "Via",
+    "WarningValue",
+]
+
+P = TypeVar("P", NameAddrParts, ViaParts)
 
 
-def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    """The setter of slot ``name`` of ``cls``. The parser fills immutable objects through
-    these: the ``__init__`` of a frozen dataclass calls ``object.__setattr__`` once per
-    field, which made object construction a tenth of a lenient parse."""
-    setter: Callable[[Any, Any], None] = vars(cls)[name].__set__
-    return setter
-
-
-class Params(Mapping[str, "str | None"]):
-    """Ordered ``;name=value`` parameters. ``None`` is the value of a bare ``;name``.
-
-    Names compare case-insensitively; the first occurrence wins on look-up (``items()`` keeps
-    every occurrence, in order, as written).
-    """
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: tuple[tuple[str, str | None], ...] = ()) -> None:
-        self._items = items
-
-    def __getitem__(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self._items:
-            if key.lower() == wanted:
-                return value
-        raise KeyError(name)
-
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        wanted = name.lower()
-        return any(key.lower() == wanted for key, _ in self._items)
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for key, _ in self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def pairs(self) -> tuple[tuple[str, str | None], ...]:
-        """Every parameter in wire order, duplicates included."""
-        return self._items
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Params):
-            return self._items == other._items
-        return super().__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash(self._items)
-
-    def __repr__(self) -> str:
-        return f"Params({dict(self._items)!r})"
-
-
-EMPTY_PARAMS = Params()
-
-
-@dataclass(frozen=True, slots=True)
-class Uri:
-    """A URI as written (RFC 3261 §19.1). ``str()`` is the URI without angle brackets.
-
-    For ``sip:``/``sips:`` URIs the parts are split out; any other scheme (absoluteURI) keeps
-    only ``scheme`` and the text. ``host`` of an IPv6 reference keeps its brackets.
-    """
-
-    text: str
-    scheme: str
-    user: str | None = None
-    password: str | None = None
-    host: str | None = None
-    port: int | None = None
-    params: Params = EMPTY_PARAMS
-    headers: tuple[tuple[str, str], ...] = ()
-
-    def __str__(self) -> str:
-        return self.text
-
-
-class _LazyValue:
+class _LazyValue(Generic[P]):
     """A header value kept as its text and split into parts on first use.
 
     Reading a Contact or Via list only to count it, or to take one parameter of the first
@@ -102,7 +49,7 @@ class _LazyValue:
     __slots__ = ("_parts", "text")
 
     text: str
-    _parts: tuple[Any, ...]  # unset until first use
+    _parts: P  # unset until first use
 
     def __init__(self, text: str) -> None:
         set_lazy_text(self, text)
@@ -110,17 +57,16 @@ class _LazyValue:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
-    def _split(self) -> tuple[Any, ...]:
+    def _split(self) -> P:
         raise NotImplementedError  # pragma: no cover
 
     @property
-    def parts(self) -> tuple[Any, ...]:
+    def parts(self) -> P:
+        """The value split into its parts (a named tuple), read on first use."""
         try:
             return self._parts
         except AttributeError:
             pass
-        from sipstatus._errors import SipParseError
-
         try:
             parts = self._split()
         except SipParseError:
@@ -152,28 +98,26 @@ set_lazy_text = slot_setter(_LazyValue, "text")
 _set_parts = slot_setter(_LazyValue, "_parts")
 
 
-class NameAddr(_LazyValue):
+class NameAddr(_LazyValue[NameAddrParts]):
     """From, To, Route, Record-Route, Reply-To, Refer-To ... (RFC 3261 §20.20):
     ``display_name``, ``uri``, ``params`` (with ``tag``)."""
 
     __slots__ = ()
 
-    def _split(self) -> tuple[Any, ...]:
-        from sipstatus._typed import split_name_addr
-
+    def _split(self) -> NameAddrParts:
         return split_name_addr(self.text)
 
     @property
     def display_name(self) -> str | None:
-        return self.parts[0]  # type: ignore[no-any-return]
+        return self.parts.display_name
 
     @property
     def uri(self) -> Uri:
-        return self.parts[1]  # type: ignore[no-any-return]
+        return self.parts.uri
 
     @property
     def params(self) -> Params:
-        return self.parts[2]  # type: ignore[no-any-return]
+        return self.parts.params
 
     @property
     def tag(self) -> str | None:
@@ -202,40 +146,38 @@ class ContactEntry(NameAddr):
         return int(value) if value is not None and value.isdigit() else None
 
 
-class Via(_LazyValue):
+class Via(_LazyValue[ViaParts]):
     """One Via value (RFC 3261 §20.42), e.g. ``SIP/2.0/UDP host:5060;branch=z9hG4bK...``:
     ``protocol``, ``version``, ``transport`` (upper case), ``host``, ``port``, ``params``."""
 
     __slots__ = ()
 
-    def _split(self) -> tuple[Any, ...]:
-        from sipstatus._typed import split_via
-
+    def _split(self) -> ViaParts:
         return split_via(self.text)
 
     @property
     def protocol(self) -> str:
-        return self.parts[0]  # type: ignore[no-any-return]
+        return self.parts.protocol
 
     @property
     def version(self) -> str:
-        return self.parts[1]  # type: ignore[no-any-return]
+        return self.parts.version
 
     @property
     def transport(self) -> str:
-        return self.parts[2]  # type: ignore[no-any-return]
+        return self.parts.transport
 
     @property
     def host(self) -> str:
-        return self.parts[3]  # type: ignore[no-any-return]
+        return self.parts.host
 
     @property
     def port(self) -> int | None:
-        return self.parts[4]  # type: ignore[no-any-return]
+        return self.parts.port
 
     @property
     def params(self) -> Params:
-        return self.parts[5]  # type: ignore[no-any-return]
+        return self.parts.params
 
     @property
     def branch(self) -> str | None:

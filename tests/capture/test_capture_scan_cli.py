@@ -17,7 +17,7 @@ import pytest
 from sipstatus import SipRequest, SipResponse
 from sipstatus._cli import main
 from sipstatus.capture import read, summarize
-from sipstatus.capture._scan import CALL_FIELDS, RECORD_FIELDS
+from sipstatus.capture._writers import CALL_FIELDS, RECORD_FIELDS
 
 Write = Callable[..., Path]
 A, B = "192.0.2.10", "192.0.2.20"
@@ -198,8 +198,8 @@ def test_summary_matches_tshark_sip_stat(write: Write) -> None:
 
 
 def test_progress_bar_draws_and_clears(write: Write) -> None:
+    from sipstatus._cli.terminal import Progress
     from sipstatus.capture._pcap import CaptureFile
-    from sipstatus.capture._scan import Progress
 
     path = write(sample().pcap())
     screen = io.StringIO()

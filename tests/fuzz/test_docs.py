@@ -7,8 +7,8 @@ import argparse
 import re
 from pathlib import Path
 
-from sipstatus import _cmd_fuzz
 from sipstatus import strategies as sips
+from sipstatus._cli import fuzz as fuzz_command
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fuzzing.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -35,7 +35,7 @@ def test_the_synopsis_names_the_real_options() -> None:
     assert synopsis is not None
     documented = set(re.findall(r"(--[a-z-]+|-q)\b", synopsis.group(1)))
     subparsers = argparse.ArgumentParser().add_subparsers()
-    _cmd_fuzz.register(subparsers)
+    fuzz_command.register(subparsers)
     fuzz = subparsers._name_parser_map["fuzz"]
     real = {o for action in fuzz._actions for o in action.option_strings} - {"-h", "--help",
                                                                               "--quiet"}
@@ -49,7 +49,7 @@ def test_the_readme_fuzz_section_uses_real_options_and_labels() -> None:
     text = README.read_text(encoding="utf-8")
     section = text.split("## Fuzz-testing a SIP stack", 1)[1].split("\n## ", 1)[0]
     subparsers = argparse.ArgumentParser().add_subparsers()
-    _cmd_fuzz.register(subparsers)
+    fuzz_command.register(subparsers)
     fuzz = subparsers._name_parser_map["fuzz"]
     commands = re.findall(r"^sipstatus fuzz (.+)$", section, re.MULTILINE)
     commands += re.findall(r"`sipstatus fuzz ([^`]+)`", section)

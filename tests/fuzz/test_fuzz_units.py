@@ -10,14 +10,14 @@ import pytest
 
 import sipstatus
 from sipstatus import _cli
-from sipstatus._fuzz_build import Endpoint
-from sipstatus._fuzz_model import MALFORMED_REPLY, TARGET_DEAD, Case, Finding, Mutation
-from sipstatus._fuzz_probe import options, teardown
-from sipstatus._fuzz_report import write
-from sipstatus._fuzz_run import Outcome, Settings, _Run, rebase
-from sipstatus._fuzz_target import Target, TargetError, parse_listen, parse_target
-from sipstatus._fuzz_verdict import judge
-from sipstatus._fuzz_wire import Wire, call_id, frame
+from sipstatus._fuzz.build import Endpoint
+from sipstatus._fuzz.model import MALFORMED_REPLY, TARGET_DEAD, Case, Finding, Mutation
+from sipstatus._fuzz.probe import options, teardown
+from sipstatus._fuzz.report import write
+from sipstatus._fuzz.run import Outcome, Settings, _Run, rebase
+from sipstatus._fuzz.target import Target, TargetError, parse_listen, parse_target
+from sipstatus._fuzz.verdict import judge
+from sipstatus._fuzz.wire import Wire, call_id, frame
 
 INVITE = (b"INVITE sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
           b"Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK-1;rport\r\n"

@@ -14,7 +14,7 @@ from hypothesis.errors import InvalidArgument
 
 import sipstatus
 from sipstatus import strategies as sips
-from sipstatus._fuzz_cases import Drawer
+from sipstatus._fuzz.cases import Drawer
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 FIND = settings(max_examples=3000, database=None, deadline=None,
@@ -192,7 +192,7 @@ def test_invalid_arguments(make: object) -> None:
 
 
 def test_importing_sipstatus_and_its_cli_does_not_import_hypothesis() -> None:
-    code = ("import sys, sipstatus, sipstatus._cli, sipstatus._cmd_fuzz; "
+    code = ("import sys, sipstatus, sipstatus._cli, sipstatus._cli.fuzz; "
             "sipstatus._cli.build_parser(); "
             "assert 'hypothesis' not in sys.modules, 'hypothesis imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

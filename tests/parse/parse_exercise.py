@@ -7,15 +7,10 @@ from typing import Any
 
 import sipstatus
 from sipstatus import SipRequest, SipResponse
+from sipstatus._registry import ACCESSORS as ACCESSOR_KEYS
 
-ACCESSORS = (
-    "call_id", "cseq", "via", "from_", "to", "contact", "route", "record_route", "reply_to",
-    "max_forwards", "content_length", "content_type", "content_encoding", "expires",
-    "min_expires", "retry_after", "www_authenticate", "proxy_authenticate", "authorization",
-    "proxy_authorization", "warning", "require", "proxy_require", "supported", "unsupported",
-    "allow", "accept", "accept_encoding", "accept_language", "reason_header",
-    "session_expires", "min_se", "security_server", "rseq", "rack", "event", "allow_events",
-)
+#: Every typed accessor, from the header registry.
+ACCESSORS = tuple(ACCESSOR_KEYS)
 
 VALUE_ATTRIBUTES = (
     "uri", "display_name", "params", "tag", "q", "expires", "is_wildcard", "protocol",

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sipstatus
+from sipstatus._extract import cseq
 from sipstatus._headers import COMPACT_FORMS, Headers, header_key
 from sipstatus._message import new_message
-from sipstatus._typed import cseq
 from sipstatus._values import CSeq
 
 NAMES = ["Via", "v", "VIA", "vIa", "Call-ID", "call-id", "i", "I", "CSeq", "cseq",

@@ -13,8 +13,8 @@ from parse_exercise import exercise
 
 import sipstatus
 from sipstatus import SipParseError
+from sipstatus._fuzz.grammar_gen import accepted_by
 from sipstatus._grammar import parser
-from sipstatus._grammar_gen import accepted_by
 
 SEEDS = [case.data for case in corpus_cases()]
 

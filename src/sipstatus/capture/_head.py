@@ -20,20 +20,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sipstatus._registry import spellings
+
 # group 1: status code, group 2: method
 START_LINE = re.compile(
     rb"(?:SIP/2\.0 ([0-9]{3})(?:[ \t][^\r\n]*)?"
     rb"|([!%'*+\-.0-9A-Z_`a-z~]+) [^ \t\r\n]+ SIP/2\.0)\r?\n")
-_CONTENT_LENGTH = re.compile(rb"\n(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*\r?\n", re.I)
+_LENGTH_NAMES = "|".join(spellings("content-length")).encode()
+_CONTENT_LENGTH = re.compile(
+    rb"\n(?:" + _LENGTH_NAMES + rb")[ \t]*:[ \t]*([0-9]+)[ \t]*\r?\n", re.I)
 
-# Header fields read (long and compact names, RFC 3261 §7.3.3), found by one regex pass.
+
+
+def _canonical_names() -> dict[bytes, bytes]:
+    """Each spelling of the header fields read (long and compact, RFC 3261 §7.3.3, from the
+    header registry) -> one key: the compact form, or the name of a header without one."""
+    names: dict[bytes, bytes] = {}
+    for key in ("call-id", "cseq", "via", "from", "to", "content-length"):
+        spelled = spellings(key)
+        for name in spelled:
+            names[name.encode()] = spelled[-1].encode()
+    return names
+
+
+_CANONICAL = _canonical_names()
+# The fields read, found by one regex pass.
 _FIELDS = re.compile(
-    rb"\n(call-id|i|cseq|via|v|from|f|to|t|content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I)
+    rb"\n(" + b"|".join(map(re.escape, _CANONICAL)) + rb")[ \t]*:[ \t]*([^\r\n]*)", re.I)
 _FOLDED = re.compile(rb"\n[ \t]")
-_CANONICAL = {
-    b"call-id": b"i", b"i": b"i", b"cseq": b"cseq", b"via": b"v", b"v": b"v", b"from": b"f",
-    b"f": b"f", b"to": b"t", b"t": b"t", b"content-length": b"l", b"l": b"l",
-}
 _UNFOLD = re.compile(rb"[ \t]*\r?\n[ \t]+")  # RFC 3261 §7.3.1: a folded line is one line
 _BRANCH = re.compile(rb";[ \t]*branch[ \t]*=[ \t]*([^;, \t]+)", re.I)
 _TAG = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^;, \t>]+)", re.I)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sipstatus._errors import SipParseError
+from sipstatus._message import SipRequest, SipResponse
+from sipstatus._parse import parse
 from sipstatus.capture._head import Head, scan_head
 from sipstatus.capture._packets import sip_payloads
 from sipstatus.capture._pcap import CaptureFile
-
-if TYPE_CHECKING:
-    from sipstatus._message import SipRequest, SipResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +45,6 @@ class CapturedMessage:
 
 
 def _parse(data: bytes) -> tuple[SipRequest | SipResponse | None, SipParseError | None]:
-    from sipstatus import parse  # the parser is optional at import time of this module
-
     try:
         return parse(data), None
     except SipParseError as exc:

@@ -30,8 +30,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sipstatus._fuzz_model import Finding
-from sipstatus._fuzz_run import Outcome, Settings
+from sipstatus._fuzz.model import Finding
+from sipstatus._fuzz.run import Outcome, Settings
 
 REPORT = "report.json"
 

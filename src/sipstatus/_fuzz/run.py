@@ -18,8 +18,9 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sipstatus import _fuzz_build as b
-from sipstatus._fuzz_model import (
+from sipstatus._fuzz import build as b
+from sipstatus._fuzz.cases import answer_cases, request_cases
+from sipstatus._fuzz.model import (
     MALFORMED_REPLY,
     SERVER_ERROR,
     TARGET_DEAD,
@@ -27,11 +28,11 @@ from sipstatus._fuzz_model import (
     Finding,
     Mutation,
 )
-from sipstatus._fuzz_probe import Prober, ProbeResult, teardown
-from sipstatus._fuzz_target import Target
-from sipstatus._fuzz_transport import MAX_DATAGRAM, Conversation, Inbox, Link, LinkError, Pacer
-from sipstatus._fuzz_verdict import judge, rejects
-from sipstatus._fuzz_wire import Wire, call_id, find_header, looks_like_sip
+from sipstatus._fuzz.probe import Prober, ProbeResult, teardown
+from sipstatus._fuzz.target import Target
+from sipstatus._fuzz.transport import MAX_DATAGRAM, Conversation, Inbox, Link, LinkError, Pacer
+from sipstatus._fuzz.verdict import judge, rejects
+from sipstatus._fuzz.wire import Wire, call_id, find_header, looks_like_sip
 
 Log = Callable[[str], None]
 
@@ -194,8 +195,6 @@ def _collect(run: _Run, case: Case, replies: list[bytes], probe: ProbeResult) ->
 
 def run_send(settings: Settings, log: Log) -> Outcome:
     """Default mode: send generated and mutated requests to the target."""
-    from sipstatus._fuzz_cases import request_cases
-
     run = _Run(settings, log)
     target = _endpoint(settings.target)
     link = Link(settings.target, settings.probe_timeout)
@@ -241,8 +240,6 @@ def run_send(settings: Settings, log: Log) -> Outcome:
 def run_answer(settings: Settings, log: Log) -> Outcome:
     """``--answer`` mode: answer each request the target sends with a generated or mutated
     response (to fuzz the response parsing of a UAC or proxy)."""
-    from sipstatus._fuzz_cases import answer_cases
-
     run = _Run(settings, log)
     inbox, prober, link = _answer_side(settings, run)
     log(f"listening on {inbox.local.transport.lower()}:{inbox.local.host_ref}:{inbox.local.port}"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from sipstatus._fuzz_wire import CRLF, Wire
+from sipstatus._fuzz.wire import CRLF, Wire
 
 Draw = st.DrawFn
 Mutator = Callable[[Draw, Wire], bytes]

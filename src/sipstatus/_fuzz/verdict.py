@@ -6,13 +6,13 @@ is then classified with ``classify`` (category and action, RFC 3261 §21).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import sipstatus
-from sipstatus import SipParseError
-from sipstatus._fuzz_wire import status_code
+from sipstatus._classify import classify
+from sipstatus._errors import SipParseError
+from sipstatus._fuzz.wire import status_code
+from sipstatus._message import SipResponse
+from sipstatus._parse import parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +25,10 @@ class Verdict:
     problem: str | None
 
 
-def _classify() -> Callable[..., Any]:
-    """``sipstatus.classify`` once the package exports it, else its own module's."""
-    found: object = getattr(sipstatus, "classify", None)
-    if callable(found):
-        return found
-    from sipstatus._classify import classify
-
-    return classify
-
-
-def classification(subject: object) -> tuple[tuple[str, str], ...] | None:
+def classification(subject: SipResponse | int) -> tuple[tuple[str, str], ...] | None:
     """Code, category and action of a response or status code, or None if it has none."""
     try:
-        result = _classify()(subject)
+        result = classify(subject)
     except (SipParseError, ValueError, TypeError):
         return None
     return (
@@ -51,15 +41,17 @@ def classification(subject: object) -> tuple[tuple[str, str], ...] | None:
 def judge(data: bytes) -> Verdict:
     code = status_code(data)
     try:
-        parsed: object = sipstatus.parse(data, strict=True)
+        parsed: object = parse(data, strict=True)
         problem = None
     except SipParseError as exc:
         parsed, problem = None, str(exc)
-    subject = parsed if isinstance(parsed, sipstatus.SipResponse) else code
+    found = None
+    if code is not None:
+        found = classification(parsed if isinstance(parsed, SipResponse) else code)
     return Verdict(
         well_formed=problem is None,
         status_code=code,
-        classification=classification(subject) if code is not None else None,
+        classification=found,
         problem=problem,
     )
 

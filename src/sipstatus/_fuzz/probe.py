@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sipstatus import _fuzz_build as b
-from sipstatus._fuzz_transport import Conversation, Pacer
-from sipstatus._fuzz_wire import CRLF, Wire, call_id, status_code
+from sipstatus._fuzz import build as b
+from sipstatus._fuzz.transport import Conversation, Pacer
+from sipstatus._fuzz.wire import CRLF, Wire, call_id, status_code
 
 PROBE_USER = "sipstatus-probe"
 

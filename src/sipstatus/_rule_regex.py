@@ -22,7 +22,7 @@ emulated:
   makes the regex accept a subset of the grammar. Callers treat a regex miss as "ask Lark"
   (see ``_validate``), never as a rejection on its own.
 
-``tests/parse/test_fastpath_differential.py`` checks with hypothesis that each regex
+``tests/parse/test_grammar_differential.py`` checks with hypothesis that each regex
 accepts exactly what the Lark parser accepts, on values generated from the grammar and on
 mutations of them.
 """

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sipstatus._fuzz_wire import COMPACT_OF, Wire
+from sipstatus._fuzz.wire import COMPACT_OF, Wire
 
 # Reason phrases of the registered codes (RFC 3261 §21 and the RFCs cited; IANA SIP parameters).
 REASONS: dict[int, str] = {

@@ -24,6 +24,7 @@ import re
 
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
+from lark.exceptions import LarkError
 
 from sipstatus._grammar import parser
 
@@ -100,8 +101,6 @@ def grammar_text(start: str, *, ascii_only: bool = False) -> st.SearchStrategy[s
 
 def accepted_by(start: str, text: str) -> bool:
     """Whether the LALR parser accepts ``text`` as rule ``start``."""
-    from lark.exceptions import LarkError
-
     try:
         parser().parse(text, start=start)
     except LarkError:

@@ -15,9 +15,9 @@ from typing import Generic, TypeVar
 from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis import strategies as st
 
-from sipstatus import strategies as sips
-from sipstatus._fuzz_build import Endpoint
-from sipstatus._fuzz_model import VALID, Mutation
+from sipstatus._fuzz import strategies as sips
+from sipstatus._fuzz.build import Endpoint
+from sipstatus._fuzz.model import VALID, Mutation
 
 T = TypeVar("T")
 

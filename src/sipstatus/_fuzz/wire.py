@@ -2,10 +2,10 @@
 
 Nothing here validates: the fuzzer must cut up, frame and pick headers out of messages that are
 broken on purpose (its own mutated cases, and whatever a misbehaving target sends back). Judging
-whether a message is well formed is the job of ``sipstatus.parse`` (see ``_fuzz_verdict``).
+whether a message is well formed is the job of ``sipstatus.parse`` (see ``verdict``).
 
 Header names are matched case-insensitively and compact forms are expanded (RFC 3261 §7.3.3,
-plus the registered compact forms of later RFCs).
+plus the registered compact forms of later RFCs, from the header registry).
 """
 
 from __future__ import annotations
@@ -13,27 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from sipstatus import _registry
+
 CRLF = b"\r\n"
 
-# RFC 3261 §7.3.3 and §20; o (RFC 6665), r (RFC 3515), b (RFC 3892), x (RFC 4028),
-# u (RFC 6665 Allow-Events).
+#: Compact form -> lower-case long name, from the header registry.
 COMPACT_FORMS: dict[str, str] = {
-    "v": "via",
-    "f": "from",
-    "t": "to",
-    "i": "call-id",
-    "m": "contact",
-    "l": "content-length",
-    "c": "content-type",
-    "e": "content-encoding",
-    "s": "subject",
-    "k": "supported",
-    "o": "event",
-    "r": "refer-to",
-    "b": "referred-by",
-    "x": "session-expires",
-    "u": "allow-events",
-}
+    letter: name.lower() for letter, name in _registry.COMPACT_FORMS.items()}
 
 COMPACT_OF: dict[str, str] = {long: short for short, long in COMPACT_FORMS.items()}
 

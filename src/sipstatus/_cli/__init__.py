@@ -1,4 +1,4 @@
-"""The ``sipstatus`` command line: one sub-command per module (``_cmd_*.py``).
+"""The ``sipstatus`` command line: one sub-command per module of this package.
 
 Each command module exposes ``register(subparsers)``, which adds its sub-parser and sets
 ``func`` to a callable taking the parsed arguments and returning the exit status.
@@ -8,17 +8,13 @@ Exit statuses: 0 success, 1 the input had a problem (a broken message, a finding
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
+from sipstatus._cli import explain, fuzz, parse, scan
+
 # Command modules, in the order `sipstatus --help` lists them.
-COMMAND_MODULES = (
-    "sipstatus._cmd_parse",
-    "sipstatus._cmd_explain",
-    "sipstatus._cmd_scan",
-    "sipstatus._cmd_fuzz",
-)
+COMMANDS = (parse, explain, scan, fuzz)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,14 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that command is not built yet
-                continue
-            raise
-        module.register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 

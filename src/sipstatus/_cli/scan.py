@@ -7,12 +7,11 @@ import json
 import sys
 from typing import IO, Any
 
+from sipstatus._cli.terminal import Progress, stderr_is_terminal
 from sipstatus.capture._errors import CaptureError
-from sipstatus.capture._scan import (
+from sipstatus.capture._scan import Scan
+from sipstatus.capture._writers import (
     CallWriter,
-    Progress,
-    Scan,
-    stderr_is_terminal,
     write_csv,
     write_jsonl,
     write_metrics,

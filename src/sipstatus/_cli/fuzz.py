@@ -121,10 +121,12 @@ def run(args: argparse.Namespace) -> int:
         import hypothesis  # noqa: F401
     except ImportError:
         return _fail("needs hypothesis: pip install 'sipstatus[hypothesis]'")
-    from sipstatus import _fuzz_report
-    from sipstatus._fuzz_run import Settings, replay, run_answer, run_send
-    from sipstatus._fuzz_target import TargetError, parse_listen, parse_target
-    from sipstatus._fuzz_transport import LinkError
+    # Here, not at the top: the fuzz engine needs hypothesis (optional), and even its
+    # hypothesis-free part (target, transport) would add 20-30 ms to every other command.
+    from sipstatus._fuzz import report
+    from sipstatus._fuzz.run import Settings, replay, run_answer, run_send
+    from sipstatus._fuzz.target import TargetError, parse_listen, parse_target
+    from sipstatus._fuzz.transport import LinkError
 
     try:
         target = parse_target(args.target)
@@ -165,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
                 data = args.replay.read_bytes()
             except OSError as exc:
                 return _fail(f"cannot read {args.replay}: {exc.strerror}")
-            saved = args.replay.with_name(args.replay.name + _fuzz_report.REQUEST_SUFFIX)
+            saved = args.replay.with_name(args.replay.name + report.REQUEST_SUFFIX)
             answered = saved.read_bytes() if args.answer and saved.is_file() else None
             outcome = replay(settings, data, log, answered)
         else:
@@ -176,12 +178,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"network error: {exc}")
 
     if args.out is not None:
-        path = _fuzz_report.write(args.out, settings, outcome)
+        path = report.write(args.out, settings, outcome)
         log(f"report: {path}")
     alive = "alive" if outcome.target_alive else "NOT answering"
     print(f"{outcome.cases} case(s) to {target} in {outcome.elapsed:.1f} s "
           f"(stopped: {outcome.stopped}); {len(outcome.findings)} finding(s); target {alive}")
     for number, finding in enumerate(outcome.findings, 1):
-        name = _fuzz_report.finding_file(number, finding)
+        name = report.finding_file(number, finding)
         print(f"  {finding.kind:<16} {finding.case.label:<28} case {finding.case.index:<6} {name}")
     return 1 if outcome.findings else 0

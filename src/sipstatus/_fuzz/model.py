@@ -1,6 +1,6 @@
 """Values of the fuzzing side: a mutated message, a fuzz case, a finding.
 
-Plain frozen dataclasses, importable without hypothesis (the report writer and the CLI use them).
+Plain frozen dataclasses, importable without hypothesis.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 TARGET_DEAD = "target-dead"
 MALFORMED_REPLY = "malformed-reply"
 SERVER_ERROR = "server-error"
-KINDS = (TARGET_DEAD, MALFORMED_REPLY, SERVER_ERROR)
 
 # The label of a case that is valid by construction (not a mutation).
 VALID = "valid"

@@ -16,9 +16,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from sipstatus._fuzz_build import Endpoint
-from sipstatus._fuzz_target import Target
-from sipstatus._fuzz_wire import frame
+from sipstatus._fuzz.build import Endpoint
+from sipstatus._fuzz.target import Target
+from sipstatus._fuzz.wire import frame
 
 MAX_DATAGRAM = 65_535
 

@@ -1,0 +1,185 @@
+"""Validation: header values against their grammar rules, and the range and cross-header
+rules the ABNF cannot express (RFC 4475 §3.1.2 lists them as errors).
+
+``check_strict`` raises at the first fault (strict parsing and ``validate()``);
+``faults_in_words`` lists every fault as a defect string (lenient ``.defects``). Both take
+what they check — the headers, the raw message, the request's start line — never a message,
+so that the message layer sits above this one. Which rule each header follows, where it is
+defined and which numbers are bounded comes from the header registry (``_registry``).
+
+The common case (everything valid) runs on the raw (name, value) pairs with the regexes
+compiled from the grammar (``_rule_regex``); only a value they miss goes to the LALR parser,
+which decides and says exactly where and what was expected.
+"""
+
+from __future__ import annotations
+
+from sipstatus._errors import SipParseError, error_at, position
+from sipstatus._grammar import lark_fault
+from sipstatus._headers import FIELD_LINE, Headers
+from sipstatus._registry import (
+    EMPTY_ALLOWED,
+    RANGE_CHECKED,
+    SPECS,
+    VALUE_RULES,
+    citation,
+    header_key,
+)
+from sipstatus._rule_regex import rule_regex, terminal_regex
+from sipstatus._split import split_list, split_params
+from sipstatus._startline import request_line
+
+HEADER_RULE = "message-header (RFC 3261 §7.3)"
+_EXTENSION = "extension-header (RFC 3261 §25.1)"
+
+
+def validate_value(rule: str, value: str, *, data: bytes, offset: int, header: str) -> None:
+    """Raise SipParseError unless ``value`` matches grammar rule ``rule``.
+
+    ``data`` and ``offset`` (where the value starts in ``data``) place the error; ``header``
+    is the header's name as written, cited with the section that defines it.
+    """
+    if rule_regex(rule).fullmatch(value):
+        return
+    fault = lark_fault(value, rule)
+    if fault is None:
+        return  # nested comments deeper than the regex unrolls: the grammar accepts it
+    at, what = fault
+    line, column = position(data, offset + at)
+    raise SipParseError(f"invalid {header} header: {what} at line {line}, column {column}",
+                        offset=offset + at, line=line, column=column,
+                        rule=citation(header), expected=what)
+
+
+def check_strict(headers: Headers, raw: bytes, method: str | None) -> None:
+    """Every header line and value against the grammar, then the value ranges and the CSeq
+    method of a request (``method``; None for a response); raise at the first fault."""
+    section = headers.section
+    pairs = FIELD_LINE.findall(section)
+    if section.count("\n") != len(pairs):
+        _raise_first_fault(headers, raw)
+    header_name = terminal_regex("HEADER_NAME").fullmatch
+    header_value = terminal_regex("HEADER_VALUE").fullmatch
+    ranged = False  # a value range or cross-header fault seen: locate it below
+    for raw_name, raw_value in pairs:
+        name = raw_name.rstrip(" \t")
+        value = raw_value.rstrip(" \t")
+        key = header_key(name)
+        rule = VALUE_RULES.get(key)
+        if rule is not None:
+            if (value or key not in EMPTY_ALLOWED) and not rule_regex(rule).fullmatch(value):
+                # The regex unrolls nested comments only COMMENT_DEPTH deep (_rule_regex): a
+                # miss is a fault only if Lark rejects the value too.
+                _raise_first_fault(headers, raw, regex_missed=True)
+            if key in RANGE_CHECKED and _may_be_out_of_range(key, value, method):
+                ranged = True
+        elif value and not header_value(value):
+            _raise_first_fault(headers, raw)
+        if not header_name(name):
+            _raise_first_fault(headers, raw)
+    if ranged:
+        for at, text, rule_name in semantic_faults(headers, method):
+            raise error_at(raw, at, text, rule=rule_name)
+
+
+def faults_in_words(headers: Headers, raw: bytes,
+                    request: tuple[str, str, str] | None) -> list[str]:
+    """Every fault strict mode would raise for, as defect strings (lenient ``.defects``).
+    ``request`` is the request's (method, URI, version), None for a response."""
+    found: list[str] = [f"not a header field, kept out: {line!r}"
+                        for _, line in headers.stray_lines()]
+    if request is not None:
+        line = " ".join(request)
+        try:
+            request_line(line, line.encode("utf-8", "surrogateescape"), 0, strict=True,
+                         defects=[])
+        except SipParseError as exc:
+            found.append(f"Request-Line: {exc}")
+    for item in headers.fields:
+        key = item.key
+        rule = VALUE_RULES.get(key)
+        if rule is None or (not item.value and key in EMPTY_ALLOWED):
+            continue
+        try:
+            validate_value(rule, item.value, data=raw, offset=item.offset, header=item.name)
+        except SipParseError as exc:
+            found.append(str(exc))
+    if not found:
+        method = request[0] if request is not None else None
+        found.extend(f"{text} at line {position(raw, at)[0]}"
+                     for at, text, _rule in semantic_faults(headers, method))
+    return found
+
+
+def semantic_faults(headers: Headers, method: str | None) -> list[tuple[int, str, str]]:
+    """Faults the ABNF cannot see, as (offset, message, rule): the registry's number limits
+    and a request's CSeq method (RFC 3261 §8.1.1.5). The values must be grammar-valid."""
+    faults: list[tuple[int, str, str]] = []
+    for item in headers.fields:
+        key = item.key
+        if key not in RANGE_CHECKED:
+            continue
+        value = item.value
+        rule = citation(item.name)
+        for limit in SPECS[key].limits:
+            if limit.param is None:
+                number = value.split(None, 1)[0]
+                if int(number) > limit.maximum:
+                    faults.append((item.offset, limit.fault.format(name=item.name,
+                                                                   number=number), rule))
+                continue
+            if limit.param not in value.lower():
+                continue
+            for entry in split_list(value):
+                found = split_params(entry)[1].get(limit.param)
+                if found is not None and found.isdigit() and int(found) > limit.maximum:
+                    faults.append((item.offset, limit.fault.format(name=item.name,
+                                                                   number=found), rule))
+        if key == "cseq" and method is not None:
+            seq_text, cseq_method = value.split(None, 1)
+            if cseq_method.strip() != method:
+                faults.append((item.offset + value.index(cseq_method, len(seq_text)),
+                               f"CSeq method {cseq_method.strip()} differs from the request "
+                               f"method {method} (RFC 3261 §8.1.1.5)", rule))
+    return faults
+
+
+def _may_be_out_of_range(key: str, value: str, method: str | None) -> bool:
+    """A quick look for the faults :func:`semantic_faults` describes (value grammar-valid)."""
+    for limit in SPECS[key].limits:
+        if limit.param is not None:
+            if limit.param in value.lower():
+                return True
+        elif int(value.split(None, 1)[0]) > limit.maximum:
+            return True
+    return key == "cseq" and method is not None and value.split(None, 1)[1] != method
+
+
+def _raise_first_fault(headers: Headers, data: bytes, *, regex_missed: bool = False) -> None:
+    """Find the first fault of a header section that failed a fast check, and raise it.
+
+    ``regex_missed``: the failed check was a value rule's regex, which accepts a subset of
+    its rule (comments nested deeper than COMMENT_DEPTH are Lark's to judge); if Lark
+    accepts every value, there is no fault and this returns."""
+    for offset, line in headers.stray_lines():
+        raise error_at(data, offset, f"expected a header field, got {line!r}",
+                       rule=HEADER_RULE, expected="header-name HCOLON header-value")
+    header_name = terminal_regex("HEADER_NAME")
+    header_value = terminal_regex("HEADER_VALUE")
+    for item in headers.fields:
+        if not header_name.fullmatch(item.name):
+            raise error_at(data, item.offset - 1, f"invalid header name {item.name!r}",
+                           rule=HEADER_RULE, expected="a header name (token)")
+        key = item.key
+        rule = VALUE_RULES.get(key)
+        if rule is not None:
+            if item.value or key not in EMPTY_ALLOWED:
+                validate_value(rule, item.value, data=data, offset=item.offset,
+                               header=item.name)
+        elif item.value and not header_value.fullmatch(item.value):
+            match = header_value.match(item.value)  # the longest valid prefix (linear)
+            bad = match.end() if match is not None else 0
+            raise error_at(data, item.offset + bad, f"invalid octet in {item.name} header",
+                           rule=_EXTENSION, expected="TEXT-UTF8char, UTF8-CONT or LWS")
+    if not regex_missed:  # pragma: no cover - the exact checks and the slow path disagree
+        raise error_at(data, 0, "could not locate the fault", rule=HEADER_RULE)
