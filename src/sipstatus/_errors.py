@@ -1,8 +1,12 @@
-"""The one error type of sipstatus.
+"""The one error type of sipstatus' SIP layer.
 
-Every failure to understand input, from any entry point (parsing a message, reading a typed
-header accessor, classifying a status line), is a :class:`SipParseError`. It subclasses
-:class:`ValueError`, so ``except ValueError`` keeps working for callers that do not care.
+Every failure to understand SIP input, from any entry point (parsing a message, reading a
+typed header accessor, classifying a status line or a response), is a :class:`SipParseError`.
+It subclasses :class:`ValueError`, so ``except ValueError`` keeps working for callers that do
+not care. A program's own mistakes are not SIP input and raise Python's usual errors:
+``TypeError`` for an argument of the wrong type (``lookup("486")``, ``classify(True)``) and
+``ValueError`` for an int that is no status code (``lookup(99)``). The capture layer has its
+own error type, ``sipstatus.capture.CaptureError``.
 """
 
 from __future__ import annotations
@@ -19,8 +23,6 @@ class SipParseError(ValueError):
         column: 1-based column (in bytes) of the fault.
         rule: the grammar production that failed, e.g. ``"Status-Line (RFC 3261 §7.2)"``.
         expected: what would have been accepted at that position, in words.
-        partial: what could still be read before the fault (a parsed message whose
-            later parts are missing, or ``None``), so that nothing readable is lost.
     """
 
     def __init__(
@@ -32,7 +34,6 @@ class SipParseError(ValueError):
         column: int = 1,
         rule: str = "",
         expected: str = "",
-        partial: Any = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -41,7 +42,6 @@ class SipParseError(ValueError):
         self.column = column
         self.rule = rule
         self.expected = expected
-        self.partial = partial
 
     @property
     def description(self) -> str:
@@ -52,7 +52,7 @@ class SipParseError(ValueError):
     def moved(self, data: bytes, base: int) -> SipParseError:
         """The same error for a message that starts at ``base`` of a larger input ``data``."""
         return error_at(data, base + self.offset, self.description, rule=self.rule,
-                        expected=self.expected, partial=self.partial)
+                        expected=self.expected)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only fields do not survive the default pickling of exceptions.
@@ -81,7 +81,6 @@ def error_at(
     *,
     rule: str,
     expected: str = "",
-    partial: Any = None,
 ) -> SipParseError:
     """Build a SipParseError for ``data`` at ``offset`` with a uniform message.
 
@@ -96,5 +95,4 @@ def error_at(
         column=column,
         rule=rule,
         expected=expected,
-        partial=partial,
     )

@@ -23,6 +23,7 @@ from sipstatus._values import (
     Challenge,
     ContactEntry,
     CSeq,
+    LazyValue,
     MediaType,
     NameAddr,
     RAck,
@@ -33,14 +34,13 @@ from sipstatus._values import (
     Uri,
     Via,
     WarningValue,
-    _LazyValue,
     set_lazy_text,
 )
 
 T = TypeVar("T")
 _CALL_ID = VALUE_PATTERNS["call-id"]
 _CSEQ = VALUE_PATTERNS["cseq"]
-L = TypeVar("L", bound=_LazyValue[Any])
+L = TypeVar("L", bound=LazyValue[Any])
 _new = object.__new__
 
 
@@ -340,7 +340,7 @@ class _Message:
 
     @property
     def reason_header(self) -> tuple[ReasonValue, ...]:
-        """Reason values (RFC 3326)."""
+        """Reason values (RFC 3326 §2)."""
         return self._many("reason", _extract.reasons)
 
     @property

@@ -334,8 +334,7 @@ def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, st
             raise error_at(data, len(data),
                            f"Content-Length {length} is larger than the {available} octets "
                            "that follow the header section",
-                           rule="Content-Length (RFC 3261 §18.3)", expected="more body octets",
-                           partial=None)
+                           rule="Content-Length (RFC 3261 §18.3)", expected="more body octets")
         defects.append(f"Content-Length {length} exceeds the {available} octets of body")
         return data[body_start:], b""
     rest = data[body_start + length:]

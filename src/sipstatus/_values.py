@@ -38,7 +38,7 @@ __all__ = [
 P = TypeVar("P", NameAddrParts, ViaParts)
 
 
-class _LazyValue(Generic[P]):
+class LazyValue(Generic[P]):
     """A header value kept as its text and split into parts on first use.
 
     Reading a Contact or Via list only to count it, or to take one parameter of the first
@@ -94,11 +94,11 @@ class _LazyValue(Generic[P]):
         return f"{type(self).__name__}({self.text!r})"
 
 
-set_lazy_text = slot_setter(_LazyValue, "text")
-_set_parts = slot_setter(_LazyValue, "_parts")
+set_lazy_text = slot_setter(LazyValue, "text")
+_set_parts = slot_setter(LazyValue, "_parts")
 
 
-class NameAddr(_LazyValue[NameAddrParts]):
+class NameAddr(LazyValue[NameAddrParts]):
     """From, To, Route, Record-Route, Reply-To, Refer-To ... (RFC 3261 §20.20):
     ``display_name``, ``uri``, ``params`` (with ``tag``)."""
 
@@ -146,7 +146,7 @@ class ContactEntry(NameAddr):
         return int(value) if value is not None and value.isdigit() else None
 
 
-class Via(_LazyValue[ViaParts]):
+class Via(LazyValue[ViaParts]):
     """One Via value (RFC 3261 §20.42), e.g. ``SIP/2.0/UDP host:5060;branch=z9hG4bK...``:
     ``protocol``, ``version``, ``transport`` (upper case), ``host``, ``port``, ``params``."""
 

@@ -1,6 +1,6 @@
-"""Header look-ups: the fast path (a literal regex over the lower-cased text, values cut
-from the original) against the plain definition (a case-insensitive regex per name), and
-the parser's own constructors against the dataclass constructors."""
+"""Header look-ups: the fast path (one compiled case-insensitive regex per header, long and
+compact name, value as ``.*`` up to the line's CR) against a plain definition written here
+independently, and the parser's own constructors against the dataclass constructors."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def request_cases(
     To name the target, so a proxy has no reason to forward anywhere else."""
 
     def make(data: st.DataObject) -> Mutation:
-        valid = sips._request_bytes(sips._methods(methods), local(), remote)
+        valid = sips.request_bytes(sips.methods_strategy(methods), local(), remote)
         if _malformed_share(data, ratio):
             return data.draw(sips.malformed(valid))
         message = data.draw(valid)
@@ -82,7 +82,7 @@ def answer_cases(seed: int, ratio: float, local: Endpoint) -> Callable[[bytes], 
     request = [b""]
 
     def make(data: st.DataObject) -> Mutation:
-        valid = sips._answers(request[0], local)
+        valid = sips.answers(request[0], local)
         if _malformed_share(data, ratio):
             return data.draw(sips.malformed(valid))
         message = data.draw(valid)

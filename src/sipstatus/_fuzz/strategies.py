@@ -233,7 +233,7 @@ def _codes(codes: Iterable[int] | st.SearchStrategy[int] | None) -> st.SearchStr
     return st.sampled_from(chosen)
 
 
-def _methods(methods: Iterable[str] | None) -> st.SearchStrategy[str]:
+def methods_strategy(methods: Iterable[str] | None) -> st.SearchStrategy[str]:
     if methods is None:
         return st.sampled_from(b.METHODS)
     chosen = tuple(methods)
@@ -481,7 +481,7 @@ def _request_parts(
 
 
 @st.composite
-def _request_bytes(
+def request_bytes(
     draw: st.DrawFn,
     methods: st.SearchStrategy[str],
     local: b.Endpoint | None = None,
@@ -501,7 +501,7 @@ def requests(methods: Iterable[str] | None = None) -> st.SearchStrategy[bytes]:
     INVITE and UPDATE mostly carry an SDP offer, MESSAGE text, INFO dtmf-relay, NOTIFY and
     PUBLISH their event's document; in-dialog methods carry a To tag.
     """
-    return _request_bytes(_methods(methods))
+    return request_bytes(methods_strategy(methods))
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -601,7 +601,7 @@ def responses(
     Each response copies Via, From, Call-ID, CSeq of a generated request and tags To (except
     100); 3xx carry Contact, 401/407 a challenge, 2xx/183 to INVITE mostly an SDP answer, ...
     """
-    return _response_bytes(_codes(codes), _methods(methods))
+    return _response_bytes(_codes(codes), methods_strategy(methods))
 
 
 def status_lines(codes: Iterable[int] | st.SearchStrategy[int] | None = None) -> (
@@ -615,7 +615,7 @@ def status_lines(codes: Iterable[int] | st.SearchStrategy[int] | None = None) ->
 
 
 @st.composite
-def _answers(draw: st.DrawFn, request: bytes, local: b.Endpoint) -> bytes:
+def answers(draw: st.DrawFn, request: bytes, local: b.Endpoint) -> bytes:
     """A well-formed response to a request a peer sent us (the fuzzer's ``--answer`` mode)."""
     wire = Wire.split(request)
     method = wire.method or "INVITE"
