@@ -18,6 +18,7 @@ from typing import TypeVar
 from sipstatus._codes import CODES, Action, Category, CodeInfo, CodeStatus, lookup
 from sipstatus._message import SipRequest, SipResponse
 from sipstatus._parse import parse_response, parse_status_line
+from sipstatus._split import MAX_DELTA
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -249,7 +250,8 @@ def order_targets(contacts: Sequence[ContactEntry], expires: int | None) -> tupl
 
     RFC 3261 §16.6 orders targets by decreasing q and §8.1.3.4 / §16.5 add each URI only
     once. A Contact without q ranks as q=1 (the top of the scale); equal q keeps wire order.
-    The wildcard ``*`` is not a target.
+    A Contact whose q is not an RFC qvalue (``q=7``, ``q=nan``) ranks after every other: its
+    sender's preference is unknown. The wildcard ``*`` is not a target.
     """
     seen: set[str] = set()
     targets: list[Target] = []
@@ -266,8 +268,14 @@ def order_targets(contacts: Sequence[ContactEntry], expires: int | None) -> tupl
             expires=contact.expires if contact.expires is not None else expires,
             contact=contact,
         ))
-    targets.sort(key=lambda t: -(t.q if t.q is not None else 1.0))
+    targets.sort(key=_preference)
     return tuple(targets)
+
+
+def _preference(target: Target) -> float:
+    if target.q is not None:
+        return -target.q
+    return 1.0 if target.contact.has_invalid_q else -1.0
 
 
 def _challenges(reader: _Reader, info: CodeInfo) -> tuple[AuthChallenge, ...]:
@@ -289,6 +297,10 @@ def _read_values(reader: _Reader, info: CodeInfo) -> _Values:
     v = _Values()
     # Retry-After, Warning and Reason are read for every code: the server chose to send them.
     v.retry_after = reader.get(lambda r: r.retry_after, "Retry-After", None)
+    if v.retry_after is not None and v.retry_after.seconds > MAX_DELTA:
+        # delta-seconds stop at 2**32-1 (RFC 3261 §10.2.1.1): no wait can be advised.
+        reader.unreadable.append(f"Retry-After: {v.retry_after.seconds} s is above 2**32-1")
+        v.retry_after = None
     v.warnings = reader.get(lambda r: r.warning, "Warning", ())
     v.reason_header = reader.get(lambda r: r.reason_header, "Reason", ())
     if "Contact" in wanted and info.action in (Action.REDIRECT, Action.USER_CHOICE):
@@ -353,8 +365,10 @@ def _retry_after_note(ra: RetryAfter) -> str:
 def target_text(t: Target) -> str:
     """``sip:bob@example.com (q=0.5, valid 3600 s)``: a target as the summary shows it."""
     details = []
-    q = t.contact.params.get("q") if "q" in t.contact.params else None
-    if q is not None:
+    q = t.contact.params.get("q")
+    if t.contact.has_invalid_q:
+        details.append(f"invalid q={q!r}")
+    elif q is not None:
         details.append(f"q={q}")
     if t.expires is not None:
         details.append(f"valid {t.expires} s")

@@ -12,7 +12,7 @@ import re
 
 from sipstatus._base import slot_setter
 from sipstatus._params import EMPTY_PARAMS, Params
-from sipstatus._split import split_list, split_params, unquote
+from sipstatus._split import number, split_list, split_params, unquote
 from sipstatus._values import (
     Challenge,
     ContactEntry,
@@ -64,7 +64,7 @@ def cseq(value: str) -> CSeq:
 
 def rack(value: str) -> RAck:
     rseq, seq, method = value.split(None, 2)
-    return RAck(rseq=int(rseq), cseq=int(seq), method=method.strip())
+    return RAck(rseq=number(rseq), cseq=number(seq), method=method.strip())
 
 
 def token_list(value: str) -> tuple[str, ...]:
@@ -89,7 +89,7 @@ def retry_after(value: str) -> RetryAfter:
         text=value,
         seconds=int(digits.group()),
         comment=comment,
-        duration=int(duration) if duration is not None else None,
+        duration=number(duration) if duration is not None else None,
         params=params,
     )
 
@@ -128,7 +128,7 @@ def warnings(value: str) -> tuple[WarningValue, ...]:
     result = []
     for item in split_list(value):
         code, agent, text = item.split(" ", 2)
-        result.append(WarningValue(text=item, code=int(code), agent=agent,
+        result.append(WarningValue(text=item, code=number(code), agent=agent,
                                    warn_text=unquote(text)))
     return tuple(result)
 
@@ -142,7 +142,7 @@ def reasons(value: str) -> tuple[ReasonValue, ...]:
             ReasonValue(
                 text=item,
                 protocol=protocol,
-                cause=int(cause) if cause is not None else None,
+                cause=number(cause) if cause is not None else None,
                 reason_text=params.get("text"),
                 params=params,
             )
@@ -171,10 +171,10 @@ def tokens_with_params(value: str) -> tuple[TokenWithParams, ...]:
 
 def session_expires(value: str) -> SessionExpires:
     head, params = split_params(value)
-    return SessionExpires(text=value.strip(), seconds=int(head),
+    return SessionExpires(text=value.strip(), seconds=number(head),
                           refresher=params.get("refresher"), params=params)
 
 
 def delta_with_params(value: str) -> int:
     head, _ = split_params(value)
-    return int(head)
+    return number(head)

@@ -17,7 +17,7 @@ from sipstatus._base import people_text
 from sipstatus._errors import SipParseError
 from sipstatus._headers import TRAILING, VALUE_PATTERNS, Headers
 from sipstatus._registry import VALUE_RULES
-from sipstatus._split import parse_uri, split_list
+from sipstatus._split import delta_seconds, number, parse_uri, split_list
 from sipstatus._validate import check_strict, faults_in_words, validate_value
 from sipstatus._values import (
     Challenge,
@@ -239,12 +239,12 @@ class _Message:
     @property
     def max_forwards(self) -> int | None:
         """Max-Forwards (RFC 3261 §20.22)."""
-        return self._one("max-forwards", int)
+        return self._one("max-forwards", number)
 
     @property
     def content_length(self) -> int | None:
         """Content-Length as written (RFC 3261 §20.14)."""
-        return self._one("content-length", int)
+        return self._one("content-length", number)
 
     @property
     def content_type(self) -> MediaType | None:
@@ -258,13 +258,13 @@ class _Message:
 
     @property
     def expires(self) -> int | None:
-        """Expires (RFC 3261 §20.19)."""
-        return self._one("expires", int)
+        """Expires in seconds (RFC 3261 §20.19); above 2**32-1 reads as 2**32-1."""
+        return self._one("expires", delta_seconds)
 
     @property
     def min_expires(self) -> int | None:
-        """Min-Expires (RFC 3261 §20.23)."""
-        return self._one("min-expires", int)
+        """Min-Expires in seconds (RFC 3261 §20.23); above 2**32-1 reads as 2**32-1."""
+        return self._one("min-expires", delta_seconds)
 
     @property
     def retry_after(self) -> RetryAfter | None:
@@ -361,7 +361,7 @@ class _Message:
     @property
     def rseq(self) -> int | None:
         """RSeq (RFC 3262 §7.1)."""
-        return self._one("rseq", int)
+        return self._one("rseq", number)
 
     @property
     def rack(self) -> RAck | None:

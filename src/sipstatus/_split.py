@@ -37,10 +37,49 @@ class ViaParts(NamedTuple):
 
 
 # No comma-list header has comments (RFC 3261 §25.1 puts comments only in Server,
-# User-Agent and Retry-After), so "(" is an ordinary character here.
-_LIST_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|[^,"<])+', re.S)
-_PARAM_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|[^;"<])+', re.S)
+# User-Agent and Retry-After), so "(" is an ordinary character here. A quoted-string or an
+# angle-bracketed URI that is never closed runs to the end of the value (lenient reading);
+# both are atomic, so each character is looked at once: linear time on any input.
+_LIST_ITEM = re.compile(r'(?:(?>"(?:[^"\\]|\\.)*"?)|(?><[^>]*>?)|[^,"<])+', re.S)
+_PARAM_ITEM = re.compile(r'(?:(?>"(?:[^"\\]|\\.)*"?)|(?><[^>]*>?)|[^;"<])+', re.S)
 _QUOTED_PAIR = re.compile(r"\\(.)", re.S)
+
+
+#: The largest delta-seconds (RFC 3261 §10.2.1.1, §20.19).
+MAX_DELTA = 2**32 - 1
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+
+
+def number(text: str) -> int:
+    """A whole number written in ASCII digits, white space around it allowed. ValueError for
+    anything else: a sign, ``_``, other scripts' digits, or more digits than Python converts."""
+    text = text.strip(" \t")
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"not a number: {text!r}")
+    return int(text)
+
+
+def above(digits: str, maximum: int) -> bool:
+    """Whether the ASCII digits ``digits`` stand for a number above ``maximum``, without
+    converting a number longer than ``maximum`` (any length is fine)."""
+    digits = digits.lstrip("0")
+    limit = str(maximum)
+    return len(digits) > len(limit) or (len(digits) == len(limit) and digits > limit)
+
+
+def delta_seconds(text: str) -> int:
+    """delta-seconds (RFC 3261 §25.1): ASCII digits; a value above 2**32-1 reads as 2**32-1
+    (the largest the RFC allows; strict parsing rejects it). ValueError for anything else."""
+    text = text.strip(" \t")
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"not delta-seconds: {text!r}")
+    return MAX_DELTA if above(text, MAX_DELTA) else int(text)
+
+
+def qvalue(text: str) -> float | None:
+    """A qvalue (RFC 3261 §25.1: 0 to 1 with up to three decimals) as a float; None when
+    ``text`` is not one."""
+    return float(text) if _QVALUE.fullmatch(text) else None
 
 
 def unquote(value: str) -> str:
@@ -126,10 +165,10 @@ def _split_hostport(hostport: str) -> tuple[str, int | None]:
     if hostport.startswith("["):
         end = hostport.index("]")
         host, rest = hostport[: end + 1], hostport[end + 1 :].strip()
-        return host, int(rest.lstrip(":").strip()) if rest else None
+        return host, number(rest.lstrip(":")) if rest else None
     if ":" in hostport:
         host, port = hostport.rsplit(":", 1)
-        return host.strip(), int(port.strip())
+        return host.strip(), number(port)
     return hostport, None
 
 

@@ -15,7 +15,14 @@ from typing import Generic, TypeVar
 from sipstatus._base import slot_setter
 from sipstatus._errors import SipParseError
 from sipstatus._params import EMPTY_PARAMS, Params, Uri
-from sipstatus._split import NameAddrParts, ViaParts, split_name_addr, split_via
+from sipstatus._split import (
+    NameAddrParts,
+    ViaParts,
+    delta_seconds,
+    qvalue,
+    split_name_addr,
+    split_via,
+)
 
 __all__ = [
     "EMPTY_PARAMS",
@@ -137,13 +144,28 @@ class ContactEntry(NameAddr):
 
     @property
     def q(self) -> float | None:
+        """The ``q`` parameter (RFC 3261 §20.10); None when absent or not an RFC qvalue (0 to
+        1, up to three decimals: strict parsing rejects such a Contact, lenient parsing
+        lists it in ``.defects``). ``has_invalid_q`` tells the two apart."""
         value = self.params.get("q")
-        return float(value) if value is not None else None
+        return qvalue(value) if value is not None else None
+
+    @property
+    def has_invalid_q(self) -> bool:
+        """A ``q`` parameter is present but is not an RFC qvalue."""
+        return "q" in self.params and self.q is None
 
     @property
     def expires(self) -> int | None:
+        """The ``expires`` parameter in seconds; None when absent or not delta-seconds; a value
+        above 2**32-1 reads as 2**32-1 (RFC 3261 §10.2.1.1)."""
         value = self.params.get("expires")
-        return int(value) if value is not None and value.isdigit() else None
+        if value is None:
+            return None
+        try:
+            return delta_seconds(value)
+        except ValueError:
+            return None
 
 
 class Via(LazyValue[ViaParts]):
