@@ -149,10 +149,10 @@ def with_sipstatus(strict: bool) -> Callable[[bytes], tuple[object, ...]]:
 
 
 def per_message(function: Callable[[bytes], object], messages: list[bytes]) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     for data in messages:
         function(data)
-    return (time.perf_counter() - start) / len(messages)
+    return (time.process_time() - start) / len(messages)
 
 
 def main(argv: list[str] | None = None) -> int:

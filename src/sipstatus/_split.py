@@ -40,8 +40,8 @@ class ViaParts(NamedTuple):
 # User-Agent and Retry-After), so "(" is an ordinary character here. A quoted-string or an
 # angle-bracketed URI that is never closed runs to the end of the value (lenient reading);
 # both are atomic, so each character is looked at once: linear time on any input.
-_LIST_ITEM = re.compile(r'(?:(?>"(?:[^"\\]|\\.)*"?)|(?><[^>]*>?)|[^,"<])+', re.S)
-_PARAM_ITEM = re.compile(r'(?:(?>"(?:[^"\\]|\\.)*"?)|(?><[^>]*>?)|[^;"<])+', re.S)
+_LIST_ITEM = re.compile(r'(?:"(?:[^"\\]++|\\.)*+"?|<[^>]*+>?|[^,"<]++)++', re.S)
+_PARAM_ITEM = re.compile(r'(?:"(?:[^"\\]++|\\.)*+"?|<[^>]*+>?|[^;"<]++)++', re.S)
 _QUOTED_PAIR = re.compile(r"\\(.)", re.S)
 
 
