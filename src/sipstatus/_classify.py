@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from sipstatus._codes import CODES, Action, Category, CodeInfo, CodeStatus, lookup
 from sipstatus._message import SipRequest, SipResponse
-from sipstatus._parse import parse_response, parse_status_line
+from sipstatus._parse import as_bytes, parse_response, parse_status_line
 from sipstatus._split import MAX_DELTA
 from sipstatus._values import (
     Challenge,
@@ -543,7 +543,7 @@ def classify(x: int | str | bytes | SipResponse | SipRequest, *,
     if isinstance(x, int):
         code, wire_reason, response = x, None, None
     elif isinstance(x, str):
-        code, wire_reason, response = _from_text(x.encode("utf-8", "surrogateescape"))
+        code, wire_reason, response = _from_text(as_bytes(x))
     elif isinstance(x, bytes | bytearray | memoryview):
         code, wire_reason, response = _from_text(bytes(x))
     elif isinstance(x, SipResponse):

@@ -66,15 +66,15 @@ def parse(data: bytes | bytearray | memoryview | str, *, strict: bool = False,
     Content-Length the body runs to the end. Raises :class:`SipParseError`, and nothing
     else, for any input that is not a SIP message.
     """
-    raw = data if type(data) is bytes else _as_bytes(data)
-    return _parse_one(raw, strict, limits, False)[0]
+    raw = data if type(data) is bytes else as_bytes(data)
+    return _parse_one(raw, strict, limits, None)[0]
 
 
 def parse_response(data: bytes | bytearray | memoryview | str, *, strict: bool = False,
                    limits: Limits = DEFAULT_LIMITS) -> SipResponse:
     """Parse one SIP response; a request is a :class:`SipParseError`."""
-    raw = data if type(data) is bytes else _as_bytes(data)
-    message = _parse_one(raw, strict, limits, False)[0]
+    raw = data if type(data) is bytes else as_bytes(data)
+    message = _parse_one(raw, strict, limits, None)[0]
     if not isinstance(message, SipResponse):
         raise SipParseError(
             "expected a response (SIP-Version first), got a request at line 1, column 1",
@@ -85,8 +85,8 @@ def parse_response(data: bytes | bytearray | memoryview | str, *, strict: bool =
 def parse_request(data: bytes | bytearray | memoryview | str, *, strict: bool = False,
                   limits: Limits = DEFAULT_LIMITS) -> SipRequest:
     """Parse one SIP request; a response is a :class:`SipParseError`."""
-    raw = data if type(data) is bytes else _as_bytes(data)
-    message = _parse_one(raw, strict, limits, False)[0]
+    raw = data if type(data) is bytes else as_bytes(data)
+    message = _parse_one(raw, strict, limits, None)[0]
     if not isinstance(message, SipRequest):
         raise SipParseError(
             "expected a request (Method first), got a response at line 1, column 1",
@@ -96,7 +96,7 @@ def parse_request(data: bytes | bytearray | memoryview | str, *, strict: bool = 
 
 def parse_status_line(line: bytes | bytearray | memoryview | str) -> StatusLine:
     """Parse a Status-Line (RFC 3261 §7.2); the trailing CRLF is optional."""
-    data = _as_bytes(line)
+    data = as_bytes(line)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     text = data.decode("latin-1")
@@ -112,30 +112,88 @@ def iter_messages(data: bytes | bytearray | memoryview | str, *, strict: bool = 
     """Parse messages written back to back, as on a TCP stream (RFC 3261 §18.3).
 
     Each message's body is framed by its Content-Length (a message without one is taken to
-    have no body). Stops with :class:`SipParseError` at the first broken message.
+    have no body). ``limits`` apply to each message, not to the stream, and the stream is
+    read in time linear in its length: each message is framed in place and only its own
+    octets are parsed. CRLFs between messages (keep-alives, RFC 5626 §3.5.1) are skipped.
+    Stops with :class:`SipParseError` at the first broken message; the error's offset, line
+    and column are positions in the whole stream.
     """
-    whole = rest = _as_bytes(data)
-    while rest.strip(b"\r\n"):
-        base = len(whole) - len(rest)
+    whole = as_bytes(data)
+    max_size = limits._bounds[0]
+    size = len(whole)
+    head_end = _HEAD_END_CRLF if strict else _HEAD_END_ANY
+    pos = 0
+    while True:
+        # RFC 3261 §7.5: CRLFs before the start line are ignored; a stream that has
+        # nothing but CRs and LFs left is finished.
+        keepalives = _KEEPALIVES.match(whole, pos)
+        pos = pos if keepalives is None else keepalives.end()
+        if _NOT_CRLF.search(whole, pos) is None:
+            return
+        # The message's own octets: through the empty line that ends its header section,
+        # looked for no further than the size limit allows (the body follows, framed by
+        # Content-Length in _stream_body). Without an empty line, the rest of the stream
+        # is the message (lenient) or an error (strict), both found by _parse_one; more
+        # than the limit is cut at limit + 1 octets so that _parse_one reports the size.
+        bound = size if size - pos <= max_size else pos + max_size
+        found = head_end.search(whole, pos, bound)
+        if found is not None:
+            stop = found.end()
+        elif bound == size:
+            stop = size
+        else:
+            stop = bound + 1
         try:
-            message, rest = _parse_one(rest, strict, limits, True)
+            message, pos = _parse_one(whole[pos:stop], strict, limits, (whole, pos))
         except SipParseError as exc:
-            raise (exc.moved(whole, base) if base else exc) from None
+            raise exc.moved(whole, pos) from None
         yield message
 
 
-def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
+def as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:
+    """The octets of ``data``; a ``str`` is encoded as UTF-8, and the surrogate escapes of
+    undecodable octets (U+DC80 to U+DCFF, as ``people_text`` gives them) become those octets
+    again. Any other lone surrogate cannot be encoded: a :class:`SipParseError` at its place."""
     if isinstance(data, bytes):
         return data
     if isinstance(data, str):
-        return data.encode("utf-8", "surrogateescape")
+        try:
+            return data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            bad = _UNENCODABLE.search(data)
+            index = bad.start() if bad is not None else 0
+            done = data[:index].encode("utf-8", "surrogateescape")
+            raise error_at(done, len(done),
+                           f"character U+{ord(data[index]):04X} (a lone surrogate) cannot "
+                           "be encoded in UTF-8", rule=_FRAME_RULE,
+                           expected="UTF-8 text") from None
     if isinstance(data, bytearray | memoryview):
         return bytes(data)
     raise TypeError(f"expected bytes or str, not {type(data).__name__}")
 
 
+# Lone surrogates that ``surrogateescape`` cannot turn back into an octet.
+_UNENCODABLE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+# Framing a stream: keep-alive CRLFs, anything else, the end of a header section.
+_KEEPALIVES = re.compile(rb"(?:\r\n)*")
+_NOT_CRLF = re.compile(rb"[^\r\n]")
+_HEAD_END_CRLF = re.compile(rb"\r\n\r\n")
+# Lenient framing also ends a header section at LF LF, whichever of the two comes first
+# (as _frame_slowly decides).
+_HEAD_END_ANY = re.compile(rb"\r\n\r\n|\n\n")
+
+
 def _parse_one(data: bytes, strict: bool, limits: Limits,
-               stream: bool) -> tuple[SipRequest | SipResponse, bytes]:
+               stream: tuple[bytes, int] | None) -> tuple[SipRequest | SipResponse, int]:
+    """Parse the message at the start of ``data``; return it and where it ends.
+
+    One datagram (``stream`` None): ``data`` is all there is, and the end returned is
+    ``len(data)``. On a stream (``stream`` is the whole stream and where ``data`` starts in
+    it): ``data`` runs from the start line through the empty line ending the header section
+    (or is the rest of the stream, when it has no empty line); the body is framed in the
+    whole stream, the end returned is a position in it, and errors are placed in ``data``
+    (with offsets past its end for faults of the body), for the caller to move.
+    """
     # RFC 3261 §7.5: CRLFs before the start line (keep-alives) are ignored.
     skip = 0
     while data.startswith(b"\r\n", skip):
@@ -170,11 +228,18 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
     if line_count > max_headers:
         raise error_at(data, skip, f"more than {max_headers} header lines", rule=_FRAME_RULE)
 
-    found = _CONTENT_LENGTH.findall(section)
-    if len(found) == 1 and found[0].rstrip("\r") == str(len(data) - body_start):
-        body, rest = data[body_start:], b""  # the common case: one length, all the body
+    if stream is not None:
+        body, finish = _stream_body(stream, data, headers, body_start, strict, max_size,
+                                    defects)
+        if body:
+            data += body  # the message's own octets: its head, then its body
     else:
-        body, rest = _frame_body(data, headers, body_start, strict, stream, defects)
+        finish = len(data)
+        found = _CONTENT_LENGTH.findall(section)
+        if len(found) == 1 and found[0].rstrip("\r") == str(len(data) - body_start):
+            body = data[body_start:]  # the common case: one length, all the body
+        else:
+            body = _frame_body(data, headers, body_start, strict, defects)
 
     if status is not None:  # the common case of a response, read with the framing
         code, reason = status.groups()
@@ -182,7 +247,7 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
             SipResponse, "SIP/2.0", int(code), reason if reason.isascii() else (
                 people_text(reason)), headers, body, tuple(defects) if defects else (),
             data, head_end)
-        return message, rest  # (read ahead only when lenient: nothing left to check)
+        return message, finish  # (read ahead only when lenient: nothing left to check)
     if head_end is not None:
         start = text[skip:line_end]
     method: str | None = None
@@ -196,7 +261,7 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
                               tuple(defects), data, head_end)
     if strict:
         check_strict(headers, data, method)
-    return message, rest
+    return message, finish
 
 
 # The first of: the empty line ending the header section (CRLF CRLF), or (group 1) a
@@ -296,15 +361,55 @@ def _stray(line: str, data: bytes, offset: int, strict: bool, defects: list[str]
     return line.replace("\r", "").replace("\n", "")
 
 
-def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, stream: bool,
-                defects: list[str]) -> tuple[bytes, bytes]:
-    lengths = headers.fields_named("content-length")
+def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool,
+                defects: list[str]) -> bytes:
+    """The body of a datagram: what Content-Length frames, or all that follows the head."""
+    found = _content_length(data, headers, strict, False, defects)
+    if found is None:
+        return data[body_start:]
+    length, shown = found
     available = len(data) - body_start
+    if length > available:
+        if strict:
+            raise _too_long(data, len(data), shown, available)
+        defects.append(f"Content-Length {shown} exceeds the {available} octets of body")
+        return data[body_start:]
+    rest = len(data) - body_start - length
+    if rest and not strict and data[body_start + length:].strip(b"\r\n\x00 "):
+        # RFC 3261 §18.3: a datagram's octets past Content-Length are discarded.
+        defects.append(f"{rest} octets after the body ignored")
+    return data[body_start:body_start + length]
+
+
+def _stream_body(stream: tuple[bytes, int], head: bytes, headers: Headers, body_start: int,
+                 strict: bool, max_size: int, defects: list[str]) -> tuple[bytes, int]:
+    """The body of a message on a stream, which starts at ``base`` of ``whole`` with the
+    header section ``head`` (``body_start`` octets long): the body and where it ends in
+    ``whole``. Errors are placed in ``head``, at offsets from its start."""
+    whole, base = stream
+    body_at = base + body_start
+    found = _content_length(head, headers, strict, True, defects)
+    if found is None:
+        defects.append("no Content-Length on a stream: body taken as empty")
+        return b"", body_at
+    length, shown = found
+    available = len(whole) - body_at
+    if length > available:
+        raise _too_long(head, len(whole) - base, shown, available)
+    if body_start + length > max_size:
+        raise error_at(head, max_size, f"message larger than the limit of {max_size} octets",
+                       rule=_FRAME_RULE)
+    return whole[body_at:body_at + length], body_at + length
+
+
+def _content_length(data: bytes, headers: Headers, strict: bool, stream: bool,
+                    defects: list[str]) -> tuple[int, str] | None:
+    """The length Content-Length gives the body, and its digits as they are shown in
+    messages: None when there is none (or, lenient and not on a stream, when it is
+    unreadable: the body then runs to the end of the datagram)."""
+    lengths = headers.fields_named("content-length")
     if not lengths:
-        if stream:
-            defects.append("no Content-Length on a stream: body taken as empty")
-            return b"", data[body_start:]
-        return data[body_start:], b""
+        return None
     values = {item.value for item in lengths}
     if len(values) > 1:
         first = lengths[1]
@@ -327,18 +432,23 @@ def _frame_body(data: bytes, headers: Headers, body_start: int, strict: bool, st
             raise error_at(data, lengths[0].offset,
                            "cannot frame a stream with an invalid Content-Length",
                            rule="Content-Length (RFC 3261 §20.14)", expected="digits")
-        return data[body_start:], b""
-    length = int(text)
-    if length > available:
-        if strict or stream:
-            raise error_at(data, len(data),
-                           f"Content-Length {length} is larger than the {available} octets "
-                           "that follow the header section",
-                           rule="Content-Length (RFC 3261 §18.3)", expected="more body octets")
-        defects.append(f"Content-Length {length} exceeds the {available} octets of body")
-        return data[body_start:], b""
-    rest = data[body_start + length:]
-    if rest and not stream and not strict and rest.strip(b"\r\n\x00 "):
-        # RFC 3261 §18.3: a datagram's octets past Content-Length are discarded.
-        defects.append(f"{len(rest)} octets after the body ignored")
-    return data[body_start:body_start + length], rest
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS:
+        # More octets than any input holds. (And int() refuses numbers of more than 4,300
+        # digits, sys.get_int_max_str_digits(): such a length is never converted.)
+        return sys.maxsize, (digits if len(digits) <= 40
+                             else f"{digits[:20]}... ({len(digits)} digits)")
+    return int(digits), digits
+
+
+# A Content-Length of more digits than this is larger than any input (RFC 3261 §20.14
+# sets no limit): it is compared as sys.maxsize and shown as text.
+_MAX_DIGITS = 18
+
+
+def _too_long(data: bytes, at: int, length: str, available: int) -> SipParseError:
+    return error_at(data, at,
+                    f"Content-Length {length} is larger than the {available} octets "
+                    "that follow the header section",
+                    rule="Content-Length (RFC 3261 §18.3)", expected="more body octets")

@@ -69,10 +69,10 @@ def test_explain_out_of_range_exits_1(capsys: pytest.CaptureFixture[str], arg: s
 
 
 def test_explain_missing_file_is_not_a_crash(capsys: pytest.CaptureFixture[str]) -> None:
-    # Not a file, not a code: read as a status line, which it is not.
+    # Looks like a path and does not exist: a usage error, not a status line to read.
     status, out, err = run(capsys, "explain", "no/such/file.sip")
-    assert (status, out) == (1, "")
-    assert err.startswith("sipstatus explain: ")
+    assert (status, out) == (2, "")
+    assert err == "sipstatus explain: No such file or directory: no/such/file.sip\n"
 
 
 def test_codes_lists_all_77(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,13 +6,17 @@ Exit statuses follow ``_cli``: 0 done, 1 the input had a problem, 2 usage.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from sipstatus._classify import Advice, Classification, classify, target_text
+from sipstatus._cli.textio import InputError, Utf8Out, clean, read_input
 from sipstatus._codes import CODES, Category, CodeInfo
+from sipstatus._parse import DEFAULT_LIMITS
 
 __all__ = ["classification_to_dict", "register"]
 
@@ -51,30 +55,67 @@ def register(subparsers: Any) -> None:
 # --- explain --------------------------------------------------------------------------------
 
 
+#: The most that ``explain`` reads from a file or standard input: one message of the
+#: default size limit (65,535 octets, RFC 3261 §18.1.1).
+MAX_INPUT = DEFAULT_LIMITS.max_message_size or 65_535
+_WHY = "the message-size limit, RFC 3261 §18.1.1"
+# Text that starts like a Status-Line ("SIP/2.0 486 ..."): never taken for a path.
+_STATUS_LINE_START = re.compile(r"[ \t]*SIP/[0-9]+\.[0-9]+(?:[ \t]|$)", re.IGNORECASE)
+# File name endings that say "this is a file", even with spaces in the name.
+_FILE_SUFFIXES = (".sip", ".txt", ".msg", ".raw", ".log", ".eml", ".bin", ".dat")
+
+
 def _read_input(text: str) -> int | bytes:
-    """A code, or the bytes of a status line or response (from a file, stdin or the text)."""
+    """A code, or the bytes of a status line or response (from a file, stdin or the text).
+
+    In this order: ``-`` is standard input; digits are a code; an existing path is read as a
+    file (anything but a directory: a FIFO or ``<(...)`` too); a path that is not there is
+    a usage error when the text looks like one (a ``/`` and no white space, or a file
+    ending such as ``.sip``), and is otherwise the status line or response it spells.
+    """
     if text == "-":
-        return sys.stdin.buffer.read()
+        return read_input(text, MAX_INPUT, _WHY)
     if text.strip().isdigit():
         return int(text.strip())
-    path = Path(text)
-    if "\n" not in text and path.is_file():
-        return path.read_bytes()
+    if "\n" not in text and "\r" not in text and text.strip():
+        try:
+            is_dir = os.path.isdir(text) if os.path.exists(text) else None
+        except (OSError, ValueError):  # a name too long for a path, say: not a file
+            is_dir = None
+        if is_dir is True:
+            raise InputError(f"{os.strerror(errno.EISDIR)}: {text}", 2)
+        if is_dir is False:
+            return read_input(text, MAX_INPUT, _WHY)
+        if _looks_like_a_path(text):
+            raise InputError(f"{os.strerror(errno.ENOENT)}: {text}", 2)
     return text.encode("utf-8", "surrogateescape")
+
+
+def _looks_like_a_path(text: str) -> bool:
+    if _STATUS_LINE_START.match(text):
+        return False
+    has_separator = "/" in text or os.sep in text
+    return (has_separator and not any(c.isspace() for c in text)) or (
+        text.rstrip().lower().endswith(_FILE_SUFFIXES))
 
 
 def run_explain(args: argparse.Namespace) -> int:
     try:
         source = _read_input(args.input)
         result = classify(source, owns_call_id=args.owns_call_id)
-    except (ValueError, OSError) as exc:  # SipParseError is a ValueError
+    except InputError as exc:
+        print(f"sipstatus explain: {exc}", file=sys.stderr)
+        return exc.status
+    except ValueError as exc:  # SipParseError is a ValueError
         print(f"sipstatus explain: {exc}", file=sys.stderr)
         return 1
+    out = Utf8Out()
     if args.json:
-        json.dump(classification_to_dict(result), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        out.write(json.dumps(clean(classification_to_dict(result)), ensure_ascii=False,
+                             indent=2, allow_nan=False) + "\n")
     else:
-        sys.stdout.write(render(result))
+        out.write(render(result))
+    out.flush()
     return 0
 
 
@@ -213,18 +254,21 @@ def _code_row(info: CodeInfo) -> dict[str, Any]:
 
 def run_codes(args: argparse.Namespace) -> int:
     infos = [i for i in CODES.values() if args.klass is None or i.category is args.klass]
+    out = Utf8Out()
     if args.json:
-        json.dump([_code_row(i) for i in infos], sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        out.write(json.dumps([_code_row(i) for i in infos], ensure_ascii=False, indent=2)
+                  + "\n")
+        out.flush()
         return 0
     width = max(len(i.reason) for i in infos)
     current = None
     for info in infos:
         if info.category is not current:
             if current is not None:
-                sys.stdout.write("\n")
+                out.write("\n")
             current = info.category
-            sys.stdout.write(f"{current.label}\n")
+            out.write(f"{current.label}\n")
         note = "" if info.status == "current" else f"  [{info.status}]"
-        sys.stdout.write(f"  {info.code}  {info.reason:<{width}}  {info.citation}{note}\n")
+        out.write(f"  {info.code}  {info.reason:<{width}}  {info.citation}{note}\n")
+    out.flush()
     return 0

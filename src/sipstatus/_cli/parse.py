@@ -8,9 +8,13 @@ import json
 import sys
 from typing import Any
 
+from sipstatus._cli.textio import InputError, Utf8Out, read_input
 from sipstatus._errors import SipParseError
 from sipstatus._message import SipRequest, SipResponse
 from sipstatus._parse import iter_messages
+
+#: The most that ``sipstatus parse`` reads from its FILE or standard input: 64 MiB.
+MAX_INPUT = 64 << 20
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,8 +23,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="parse SIP messages and print each as a JSON line",
         description="Parse the SIP messages in FILE (or standard input for '-'), written "
         "back to back as on a TCP stream (each body framed by its Content-Length), and "
-        "print one JSON object per message. Exits 1 at the first broken message, with the "
-        "error on standard error, after printing the messages before it.",
+        "print one JSON object per message, in UTF-8. Octets of the start line and header "
+        "values that are not UTF-8 are shown as U+FFFD; a body that is not UTF-8 is given "
+        "as body_base64. The size limits apply to each message (65,535 octets by default, "
+        "RFC 3261 §18.1.1); at most 64 MiB of input is read. Exits 1 at the first broken "
+        "message, with the error on standard error, after printing the messages before it, "
+        "or when the input is larger than 64 MiB; 2 when FILE cannot be read.",
     )
     parser.add_argument("file", metavar="FILE", help="a file of SIP messages, or - for stdin")
     parser.add_argument("--strict", action="store_true",
@@ -30,15 +38,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.file == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(args.file, "rb") as handle:
-                data = handle.read()
-    except OSError as exc:
-        print(f"sipstatus parse: {exc.strerror}: {args.file}", file=sys.stderr)
-        return 2
-    out = sys.stdout
+        data = read_input(args.file, MAX_INPUT, "the most sipstatus parse reads")
+    except InputError as exc:
+        print(f"sipstatus parse: {exc}", file=sys.stderr)
+        return exc.status
+    out = Utf8Out()
     try:
         for message in iter_messages(data, strict=args.strict):
             out.write(json.dumps(to_json(message), ensure_ascii=False) + "\n")
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
         print(f"sipstatus parse: {args.file}: {exc}", file=sys.stderr)
         return 1
+    out.flush()
     return 0
 
 
