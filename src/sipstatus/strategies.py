@@ -35,7 +35,16 @@ from __future__ import annotations
 
 from sipstatus._fuzz.model import Mutation
 from sipstatus._fuzz.strategies import (
+    ALNUM,
+    CODECS,
+    DOMAINS,
+    GRAMMAR_SLOTS,
+    LABELS,
     MUTATION_LABELS,
+    MUTATORS,
+    OPTIONAL_HEADERS,
+    USER_AGENTS,
+    USERS,
     malformed,
     requests,
     responses,
@@ -50,3 +59,7 @@ __all__ = [
     "responses",
     "status_lines",
 ]
+# Also reachable here, as before the strategies moved into sipstatus._fuzz (not in __all__):
+# the vocabularies the strategies draw from and the mutation table.
+_VOCABULARY = (ALNUM, CODECS, DOMAINS, GRAMMAR_SLOTS, LABELS, MUTATORS, OPTIONAL_HEADERS,
+               USER_AGENTS, USERS)

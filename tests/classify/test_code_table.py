@@ -1,19 +1,26 @@
-"""The code table against the reference research table (a byte-exact copy in fixtures/)."""
+"""The code table against the reference research table.
+
+The reference is read from ``fixtures/reference/sip-response-codes.tsv``, a byte-exact copy of
+``../shared/reference/sip-response-codes.tsv``: the tests never depend on the shared folder,
+and when it sits beside the checkout the copy is checked against it.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from sipstatus._classify import Action, Category, CodeStatus
-from sipstatus._codes import CODES, lookup
+from sipstatus import CODES, Action, Category, CodeStatus, lookup
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "fixtures" / "reference" / "sip-response-codes.tsv"
 SHARED = REPO.parent / "shared" / "reference" / "sip-response-codes.tsv"
+#: SHA-256 of the reference table the code table was checked against.
+FIXTURE_SHA256 = "45895cc9b34e1fa00d9a5e18276cdec7e46b0a2d0fce30347c53576a914d5683"
 
 
 def _reference() -> dict[int, dict[str, str]]:
@@ -27,11 +34,11 @@ REFERENCE = _reference()
 RFC_SECTION_CORRECTIONS: dict[int, tuple[str, str]] = {}
 
 
-def test_fixture_is_a_byte_exact_copy_of_the_shared_reference() -> None:
-    if not SHARED.exists():
-        pytest.skip("../shared/reference is not beside this checkout")
-    assert hashlib.sha256(FIXTURE.read_bytes()).hexdigest() == \
-        hashlib.sha256(SHARED.read_bytes()).hexdigest()
+def test_fixture_is_the_reference_table() -> None:
+    data = FIXTURE.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == FIXTURE_SHA256
+    if SHARED.exists():  # the shared folder beside the checkout: the copy is exact
+        assert data == SHARED.read_bytes()
 
 
 def test_same_77_codes() -> None:
@@ -82,7 +89,7 @@ def test_user_spelling_slips_are_not_in_the_table() -> None:
     }
     for code, seed in slips.items():
         assert lookup(code).reason == REFERENCE[code]["reason_phrase"] != seed
-    data = (REPO / "src" / "sipstatus" / "data" / "codes.tsv").read_text(encoding="utf-8")
+    data = resources.files("sipstatus").joinpath("data/codes.tsv").read_text(encoding="utf-8")
     for seed in slips.values():
         assert f"\t{seed}\t" not in data
 
