@@ -96,10 +96,18 @@ def faults_in_words(headers: Headers, raw: bytes,
                          defects=[])
         except SipParseError as exc:
             found.append(f"Request-Line: {exc}")
+    header_name = terminal_regex("HEADER_NAME")
+    header_value = terminal_regex("HEADER_VALUE")
     for item in headers.fields:
+        if not header_name.fullmatch(item.name):
+            found.append(str(_bad_name(item.name, item.offset, raw)))
         key = item.key
         rule = VALUE_RULES.get(key)
-        if rule is None or (not item.value and key in EMPTY_ALLOWED):
+        if rule is None:
+            if item.value and not header_value.fullmatch(item.value):
+                found.append(str(_bad_octet(item.name, item.value, item.offset, raw)))
+            continue
+        if not item.value and key in EMPTY_ALLOWED:
             continue
         try:
             validate_value(rule, item.value, data=raw, offset=item.offset, header=item.name)
@@ -166,8 +174,7 @@ def _raise_first_fault(headers: Headers, data: bytes) -> None:
     header_value = terminal_regex("HEADER_VALUE")
     for item in headers.fields:
         if not header_name.fullmatch(item.name):
-            raise error_at(data, item.offset - 1, f"invalid header name {item.name!r}",
-                           rule=HEADER_RULE, expected="a header name (token)")
+            raise _bad_name(item.name, item.offset, data)
         key = item.key
         rule = VALUE_RULES.get(key)
         if rule is not None:
@@ -175,9 +182,20 @@ def _raise_first_fault(headers: Headers, data: bytes) -> None:
                 validate_value(rule, item.value, data=data, offset=item.offset,
                                header=item.name)
         elif item.value and not header_value.fullmatch(item.value):
-            match = header_value.match(item.value)  # the longest valid prefix (linear)
-            bad = match.end() if match is not None else 0
-            raise error_at(data, item.offset + bad, f"invalid octet in {item.name} header",
-                           rule=_EXTENSION, expected="TEXT-UTF8char, UTF8-CONT or LWS")
+            raise _bad_octet(item.name, item.value, item.offset, data)
     # The fast checks and the exact ones disagree: a bug of ours.
     raise error_at(data, 0, "could not locate the fault", rule=HEADER_RULE)  # pragma: no cover
+
+
+def _bad_name(name: str, offset: int, data: bytes) -> SipParseError:
+    return error_at(data, offset - 1, f"invalid header name {name!r}", rule=HEADER_RULE,
+                    expected="a header name (token)")
+
+
+def _bad_octet(name: str, value: str, offset: int, data: bytes) -> SipParseError:
+    """An extension header's value with an octet HEADER_VALUE does not allow, placed at the
+    end of its longest valid prefix (found in linear time)."""
+    match = terminal_regex("HEADER_VALUE").match(value)
+    bad = match.end() if match is not None else 0
+    return error_at(data, offset + bad, f"invalid octet in {name} header", rule=_EXTENSION,
+                    expected="TEXT-UTF8char, UTF8-CONT or LWS")
