@@ -90,7 +90,9 @@ def faults_in_words(headers: Headers, raw: bytes,
     found: list[str] = [f"not a header field, kept out: {line!r}"
                         for _, line in headers.stray_lines()]
     if request is not None:
-        line = " ".join(request)
+        # The version was judged while framing (a defect there already); the method and the
+        # Request-URI are checked here against the grammar.
+        line = f"{request[0]} {request[1]} SIP/2.0"
         try:
             request_line(line, line.encode("utf-8", "surrogateescape"), 0, strict=True,
                          defects=[])
