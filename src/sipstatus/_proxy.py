@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sipstatus._classify import Classification, Target, classify, order_targets
+from sipstatus._errors import SipParseError
 from sipstatus._message import SipRequest, SipResponse
 from sipstatus._values import Challenge, ContactEntry
 
@@ -169,10 +170,15 @@ def _choice(forwarded: int, chosen: _Entry, reasons: list[str], *,
         redirects = [e for e in finals if e.code // 100 == 3]
         merged: list[ContactEntry] = [
             c for e in redirects for c in _header(e, lambda r: r.contact, "Contact", reasons)]
-        try:
-            contacts = order_targets(merged, None)
-        except ValueError as exc:  # a Contact whose URI cannot be split
-            reasons.append(f"the merged Contacts could not be read and are left out: {exc}")
+        readable: list[ContactEntry] = []
+        for contact in merged:
+            try:
+                _ = contact.uri
+            except SipParseError as exc:  # a Contact whose URI cannot be split
+                reasons.append(f"a merged Contact could not be read and is left out: {exc}")
+            else:
+                readable.append(contact)
+        contacts = order_targets(readable, None)
         if len(redirects) > 1 or len(contacts) != len(merged):
             reasons.append(
                 f"RFC 3261 §16.5, §16.7 step 6: the Contacts of {len(redirects)} 3xx "
