@@ -34,13 +34,14 @@ Example, a property test of your own SIP parser::
 from __future__ import annotations
 
 from sipstatus._fuzz.model import Mutation
-from sipstatus._fuzz.mutations import LABELS, MUTATORS
 from sipstatus._fuzz.strategies import (
     ALNUM,
     CODECS,
     DOMAINS,
     GRAMMAR_SLOTS,
+    LABELS,
     MUTATION_LABELS,
+    MUTATORS,
     OPTIONAL_HEADERS,
     USER_AGENTS,
     USERS,

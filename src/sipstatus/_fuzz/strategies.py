@@ -25,7 +25,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from sipstatus._fuzz import build as b
 from sipstatus._fuzz.grammar_gen import accepted_by, grammar_text
 from sipstatus._fuzz.model import Mutation
-from sipstatus._fuzz.mutations import LABELS, MUTATORS
+from sipstatus._fuzz.mutations import LABELS as LABELS
+from sipstatus._fuzz.mutations import MUTATORS as MUTATORS
 from sipstatus._fuzz.wire import Wire
 from sipstatus._registry import VALUE_RULES, header_key
 
