@@ -13,8 +13,10 @@ from dataclasses import dataclass
 class Params(Mapping[str, "str | None"]):
     """Ordered ``;name=value`` parameters. ``None`` is the value of a bare ``;name``.
 
-    Names compare case-insensitively; the first occurrence wins on look-up (``items()`` keeps
-    every occurrence, in order, as written).
+    Names compare case-insensitively and the first occurrence wins on look-up, in
+    ``params[name]``, ``get()``, ``values()`` and ``items()`` alike; iteration gives every name
+    as written, duplicates included. ``pairs()`` keeps every occurrence with its own value, in
+    wire order.
     """
 
     __slots__ = ("_items",)

@@ -64,6 +64,13 @@ class LazyValue(Generic[P]):
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __reduce__(self) -> tuple[type[LazyValue[P]], tuple[str]]:
+        # Pickled and copied as the text it was made of; the parts are split again on use.
+        return type(self), (self.text,)
+
     def _split(self) -> P:
         raise NotImplementedError  # pragma: no cover
 
