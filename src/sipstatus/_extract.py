@@ -26,13 +26,19 @@ from sipstatus._values import (
     TokenWithParams,
     Via,
     WarningValue,
+    set_lazy_text,
 )
 
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 
 
+_new = object.__new__
+
+
 def name_addr(value: str) -> NameAddr:
-    return NameAddr(value.strip())
+    entry = _new(NameAddr)  # NameAddr(value.strip()) without the __init__ call
+    set_lazy_text(entry, value.strip())
+    return entry
 
 
 def contact_list(value: str) -> tuple[ContactEntry, ...]:

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar, overload
+
+from sipstatus._base import slot_setter
+
+T = TypeVar("T")
 
 
 class Params(Mapping[str, "str | None"]):
@@ -24,6 +29,9 @@ class Params(Mapping[str, "str | None"]):
     def __init__(self, items: tuple[tuple[str, str | None], ...] = ()) -> None:
         self._items = items
 
+    # The look-ups scan the pairs: values have a handful of parameters, and a scan that
+    # usually stops at the first one costs less than building a dict of lower-cased names.
+
     def __getitem__(self, name: str) -> str | None:
         wanted = name.lower()
         for key, value in self._items:
@@ -31,11 +39,28 @@ class Params(Mapping[str, "str | None"]):
                 return value
         raise KeyError(name)
 
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+
+    @overload
+    def get(self, name: str, default: T, /) -> str | T | None: ...
+
+    def get(self, name: str, default: T | None = None) -> str | T | None:
+        # Mapping.get, without its call of __getitem__ and its KeyError.
+        wanted = name.lower()
+        for key, value in self._items:
+            if key.lower() == wanted:
+                return value
+        return default
+
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
         wanted = name.lower()
-        return any(key.lower() == wanted for key, _ in self._items)
+        for key, _ in self._items:  # noqa: SIM110 (a loop: any() would run a generator)
+            if key.lower() == wanted:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._items)
@@ -61,6 +86,10 @@ class Params(Mapping[str, "str | None"]):
 
 EMPTY_PARAMS = Params()
 
+#: Fills a ``Params`` made by ``object.__new__`` (no ``__init__`` call: the value splitters
+#: make one for nearly every value they cut).
+set_params_items = slot_setter(Params, "_items")
+
 
 @dataclass(frozen=True, slots=True)
 class Uri:
@@ -81,3 +110,40 @@ class Uri:
 
     def __str__(self) -> str:
         return self.text
+
+
+class _UriDraft:
+    """A :class:`Uri` being filled: the same slots, without the frozen ``__setattr__``.
+    ``new_uri`` fills one with plain attribute stores and then gives it the class ``Uri``,
+    which Python allows between classes of one slot layout (as ``_message.new_message``
+    does for messages): 0.2 µs, against 1 µs for the dataclass ``__init__``, which calls
+    ``object.__setattr__`` once per field."""
+
+    __slots__ = Uri.__slots__
+    text: str
+    scheme: str
+    user: str | None
+    password: str | None
+    host: str | None
+    port: int | None
+    params: Params
+    headers: tuple[tuple[str, str], ...]
+
+
+_new = object.__new__
+
+
+def new_uri(text: str, scheme: str, user: str | None, password: str | None, host: str | None,
+            port: int | None, params: Params, headers: tuple[tuple[str, str], ...]) -> Uri:
+    """``Uri(text, scheme, user, password, host, port, params, headers)``, made faster."""
+    draft = _new(_UriDraft)
+    draft.text = text
+    draft.scheme = scheme
+    draft.user = user
+    draft.password = password
+    draft.host = host
+    draft.port = port
+    draft.params = params
+    draft.headers = headers
+    draft.__class__ = Uri  # type: ignore[assignment]
+    return draft  # type: ignore[return-value]

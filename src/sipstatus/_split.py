@@ -6,6 +6,11 @@ operations and a few regexes. Lenient input is read forgivingly: these functions
 ValueError or IndexError (which the accessors turn into SipParseError) only when a value
 makes no sense at all. ``tests/parse/test_grammar_differential.py`` compares what they return
 with the tokens of Lark's parse tree on grammar-generated values.
+
+Via, name-addr, URI and parameter values are read first by one regex match for their usual
+shape (the fast paths, below); what the regex does not match goes to the general functions
+(``*_generally``). ``tests/parse/test_entry_fast_paths.py`` checks that both give equal
+parts, on grammar-generated, mutated and arbitrary text.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 from typing import NamedTuple
 
 from sipstatus._errors import SipParseError
-from sipstatus._params import EMPTY_PARAMS, Params, Uri
+from sipstatus._params import EMPTY_PARAMS, Params, Uri, new_uri, set_params_items
 
 
 class NameAddrParts(NamedTuple):
@@ -70,6 +75,8 @@ def above(digits: str, maximum: int) -> bool:
 def delta_seconds(text: str) -> int:
     """delta-seconds (RFC 3261 §25.1): ASCII digits; a value above 2**32-1 reads as 2**32-1
     (the largest the RFC allows; strict parsing rejects it). ValueError for anything else."""
+    if len(text) < 10 and text.isdigit() and text.isascii():  # the usual: at most 999999999
+        return int(text)
     text = text.strip(" \t")
     if not (text.isascii() and text.isdigit()):
         raise ValueError(f"not delta-seconds: {text!r}")
@@ -79,7 +86,13 @@ def delta_seconds(text: str) -> int:
 def qvalue(text: str) -> float | None:
     """A qvalue (RFC 3261 §25.1: 0 to 1 with up to three decimals) as a float; None when
     ``text`` is not one."""
-    return float(text) if _QVALUE.fullmatch(text) else None
+    return _QVALUES.get(text)
+
+
+# Every text that _QVALUE matches (1,117 of them), and its float: one dict look-up.
+_QVALUES = {text: float(text) for text in (
+    "0", "1", "0.", "1.", "1.0", "1.00", "1.000",
+    *(f"0.{n:0{width}d}" for width in (1, 2, 3) for n in range(10**width)))}
 
 
 def unquote(value: str) -> str:
@@ -100,6 +113,17 @@ def split_params(text: str) -> tuple[str, Params]:
     """Split ``head;name=value;...`` into the head and its parameters (values unquoted)."""
     if ";" not in text:
         return text.strip(), EMPTY_PARAMS
+    match = _HEAD_PARAMS.fullmatch(text)
+    if match is None:
+        return split_params_generally(text)
+    head, params, irregular = match.groups()
+    return head or "", _params(params, irregular)
+
+
+def split_params_generally(text: str) -> tuple[str, Params]:
+    """:func:`split_params` for any text."""
+    if ";" not in text:
+        return text.strip(), EMPTY_PARAMS
     parts = _PARAM_ITEM.findall(text)
     head = parts[0].strip() if not text.lstrip().startswith(";") else ""
     rest = parts[1:] if head else parts
@@ -117,9 +141,21 @@ _SIP_SCHEME = re.compile(r"sips?:", re.I)
 
 def parse_uri(text: str) -> Uri:
     """Split a URI that the grammar accepted into its parts (RFC 3261 §19.1.1)."""
+    match = _URI.fullmatch(text)
+    if match is None:
+        return parse_uri_generally(text)
+    scheme, user, password, host, port, params, headers = match.groups()
+    return new_uri(text, scheme if scheme == "sip" else scheme.lower(), user, password, host,
+                   int(port) if port else None,
+                   _uri_params(params[1:]) if len(params) > 1 else EMPTY_PARAMS,
+                   _uri_headers(headers) if headers else ())
+
+
+def parse_uri_generally(text: str) -> Uri:
+    """:func:`parse_uri` for any text."""
     if not _SIP_SCHEME.match(text):
         scheme, _, _ = text.partition(":")
-        return Uri(text=text, scheme=scheme.lower())
+        return new_uri(text, scheme.lower(), None, None, None, None, EMPTY_PARAMS, ())
     scheme, _, rest = text.partition(":")
     user = password = None
     # "@" appears in a SIP URI only at the end of userinfo (user and password may contain
@@ -136,28 +172,25 @@ def parse_uri(text: str) -> Uri:
         rest, headers_text = rest.split("?", 1)
     hostport, _, params_text = rest.partition(";")
     host, port = _split_hostport(hostport)
-    params: Params = EMPTY_PARAMS
-    if params_text:
-        pairs = []
-        for item in params_text.split(";"):
-            name, equal, value = item.partition("=")
-            pairs.append((name, value if equal else None))
-        params = Params(tuple(pairs))
-    headers: tuple[tuple[str, str], ...] = ()
-    if headers_text:
-        headers = tuple(
-            (name, value) for name, _, value in (h.partition("=") for h in headers_text.split("&"))
-        )
-    return Uri(
-        text=text,
-        scheme=scheme.lower(),
-        user=user,
-        password=password,
-        host=host,
-        port=port,
-        params=params,
-        headers=headers,
-    )
+    return new_uri(text, scheme.lower(), user, password, host, port,
+                   _uri_params(params_text) if params_text else EMPTY_PARAMS,
+                   _uri_headers(headers_text) if headers_text else ())
+
+
+def _uri_params(text: str) -> Params:
+    """uri-parameters as written (RFC 3261 §19.1.1): ``text`` is what follows the first
+    ";"; nothing is stripped or unquoted, and empty ones are kept."""
+    pairs: list[tuple[str, str | None]] = []
+    for item in text.split(";"):
+        name, equal, value = item.partition("=")
+        pairs.append((name, value if equal else None))
+    params: Params = _new(Params)
+    set_params_items(params, tuple(pairs))
+    return params
+
+
+def _uri_headers(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value) for name, _, value in (h.partition("=") for h in text.split("&")))
 
 
 def _split_hostport(hostport: str) -> tuple[str, int | None]:
@@ -212,6 +245,46 @@ def _quoted_end(text: str, start: int) -> int:
 
 def split_name_addr(text: str) -> NameAddrParts:
     """(display name, URI, parameters) of a name-addr or addr-spec with parameters."""
+    return _tuple_new(NameAddrParts, name_addr_fields(text))
+
+
+def name_addr_fields(text: str) -> tuple[str | None, Uri, Params]:
+    """:func:`split_name_addr` as a plain tuple (what a lazy value keeps)."""
+    if "<" in text:
+        match = _NAME_ADDR.fullmatch(text)
+        if match is None:
+            return split_name_addr_generally(text)
+        (quoted, tokens, uri_text, scheme, user, password, host, port, uri_params, headers,
+         other_scheme, params, irregular) = match.groups()
+        if quoted is not None:
+            display = quoted if "\\" not in quoted else _QUOTED_PAIR.sub(r"\1", quoted)
+        else:
+            display = tokens
+        if other_scheme is not None:  # an absoluteURI: only its scheme is cut out
+            uri = new_uri(uri_text, other_scheme.lower(), None, None, None, None, EMPTY_PARAMS,
+                          ())
+        else:
+            uri = new_uri(uri_text, scheme if scheme == "sip" else scheme.lower(), user,
+                          password, host, int(port) if port else None,
+                          _uri_params(uri_params[1:]) if len(uri_params) > 1 else EMPTY_PARAMS,
+                          _uri_headers(headers) if headers else ())
+    else:
+        match = _ADDR_SPEC.fullmatch(text)
+        if match is None:
+            return split_name_addr_generally(text)
+        uri_text, scheme, user, password, host, port, params, irregular = match.groups()
+        display = None
+        uri = new_uri(uri_text, scheme if scheme == "sip" else scheme.lower(), user, password,
+                      host, int(port) if port else None, EMPTY_PARAMS, ())
+    if irregular or not params:
+        return display, uri, _params(params, irregular)
+    valued: Params = _new(Params)  # _params, inlined: the usual case
+    set_params_items(valued, tuple(_VALUED_PARAM.findall(params)))
+    return display, uri, valued
+
+
+def split_name_addr_generally(text: str) -> NameAddrParts:
+    """:func:`split_name_addr` for any text."""
     if text == "*":
         return NameAddrParts(None, Uri(text="*", scheme=""), EMPTY_PARAMS)
     display, uri, rest = _name_addr_parts(text.strip())
@@ -224,6 +297,25 @@ _SENT_PROTOCOL = re.compile(r"\s*([^/\s]+)\s*/\s*([^/\s]+)\s*/\s*([^\s;]+)\s+([^
 
 def split_via(text: str) -> ViaParts:
     """(protocol, version, transport, host, port, params) of one Via value."""
+    return _tuple_new(ViaParts, via_fields(text))
+
+
+def via_fields(text: str) -> tuple[str, str, str, str, int | None, Params]:
+    """:func:`split_via` as a plain tuple (what a lazy value keeps)."""
+    match = _VIA.fullmatch(text)
+    if match is None:
+        return split_via_generally(text)
+    protocol, version, transport, host, port, params, irregular = match.groups()
+    if irregular or not params:
+        return (protocol, version, transport.upper(), host, int(port) if port else None,
+                _params(params, irregular))
+    valued: Params = _new(Params)  # _params, inlined: the usual case
+    set_params_items(valued, tuple(_VALUED_PARAM.findall(params)))
+    return protocol, version, transport.upper(), host, int(port) if port else None, valued
+
+
+def split_via_generally(text: str) -> ViaParts:
+    """:func:`split_via` for any text."""
     match = _SENT_PROTOCOL.fullmatch(text)
     if match is None:
         raise SipParseError(f"cannot read the Via value {text!r}", rule="Via (RFC 3261 §20.42)",
@@ -236,3 +328,89 @@ def split_via(text: str) -> ViaParts:
                             rule="Via (RFC 3261 §20.42)", expected="host [ COLON port ]") from None
     params = split_params(rest)[1] if rest.strip() else EMPTY_PARAMS
     return ViaParts(protocol, version, transport.upper(), host, port, params)
+
+
+# Fast paths ------------------------------------------------------------------------------
+#
+# One regex match reads the usual shape of a value; anything else goes to the general
+# functions above, so a fast path only has to be right where its regex matches. Each set
+# below holds visible ASCII only: no white space (stripping would change nothing), no '"' or
+# "<" (no quoted-string or bracketed URI starts inside), and none of the separators that the
+# general functions look for at that place. Every repetition is possessive (each character
+# is looked at once: linear time), and the sets are ranges, which the regex engine tests
+# with a bitmap.
+
+_new = object.__new__
+_tuple_new = tuple.__new__
+
+# Parameters: a name holds none of ; = " <, a value none of ; " < = either (a value with "="
+# goes to the general path). Two groups: all the parameters, and those from the first
+# "irregular" one on: without a value, or with SP/HTAB around ";" or "=" (as folded lines
+# leave them). The second is empty in the usual case, and one findall reads them all.
+_NAME = r"[!#-:>-~]++"
+_PARAMS = (rf"((?:;{_NAME}={_NAME})*+"
+           rf"((?:[ \t]*+;[ \t]*+{_NAME}(?:[ \t]*+=[ \t]*+{_NAME})?+)*+))")
+_VALUED_PARAM = re.compile(r";([^=]*+)=([^;]*+)")
+
+# head *( ;param ), as split_params_generally cuts it: the head (no ; " < or white space)
+# keeps the white space before the first ";"; without a head, the parameters start with it.
+_HEAD_PARAMS = re.compile(rf"(?:([!#-:=-~]++)[ \t]*+)?+{_PARAMS}")
+
+# A SIP URI (RFC 3261 §19.1.1) cut as parse_uri_generally cuts it: "@" only at the end of
+# userinfo, the user without ":", the first ";" after the host starting the parameters, the
+# first "?" the headers. Groups: scheme, user, password, host, port, ";params", headers.
+_SIP_URI = (
+    r"((?i:sips?)):"
+    r"(?:([!#-9;=?A-~]*+)(?::([!#-;=?A-~]*+))?+@)?+"
+    r"([!#-9=A-Z\\^-~]++|\[[!#-:=A-\\^-~]*+\])(?::([0-9]{1,9}))?+"
+    r"((?:;[!#-:=A-~]*+)*+)"
+    r"(?:\?([!#-;=?A-~]*+))?+"
+)
+_URI = re.compile(_SIP_URI)
+
+# [ display-name ] <URI> *( ;param ): the display name quoted, or tokens with one SP
+# between them (no ; " < >), then optional white space; a SIP URI or an absoluteURI of
+# another scheme (tel:, urn: ...: not "sip:" or "sips:", which parse_uri_generally cuts).
+_NAME_ADDR = re.compile(
+    r'(?:"((?:[^"\\]++|\\.)*+)"[ \t]*+|([!#-:=?-~]++(?: [!#-:=?-~]++)*+)[ \t]*+)?+'
+    rf"<({_SIP_URI}|(?!(?i:sips?):)([A-Za-z][-+.0-9A-Za-z]*+):[!#-;=?-~]*+)>"
+    rf"{_PARAMS}",
+    re.S,
+)
+
+# addr-spec *( ;param ): a SIP URI without ";" in its userinfo (the first ";" ends a bare
+# addr-spec), without parameters or headers.
+_ADDR_SPEC = re.compile(
+    r"(((?i:sips?)):(?:([!#-9=?A-~]*+)(?::([!#-:=?A-~]*+))?+@)?+"
+    r"([!#-9=A-Z\\^-~]++|\[[!#-:=A-\\^-~]*+\])(?::([0-9]{1,9}))?+)"
+    rf"[ \t]*+{_PARAMS}"
+)
+
+# sent-protocol LWS sent-by *( ;via-params ): protocol and version without "/", the
+# transport without ";", SP/HTAB, a host without : ; [ ] or an IPv6 reference, an optional
+# port, optional SP/HTAB.
+_VIA = re.compile(
+    r"([!-.0-~]++)/([!-.0-~]++)/([!-:<-~]++)[ \t]++"
+    r"([!-9<-Z\\^-~]++|\[[!-:<-\\^-~]*+\])(?::([0-9]{1,9}))?+[ \t]*+"
+    rf"{_PARAMS}"
+)
+
+
+def _params(params: str, irregular: str) -> Params:
+    """The parameters that ``_PARAMS`` matched (its two groups). There is nothing to
+    unquote, and no quoted-string or bracket to cut around: this is split_params_generally
+    with str.split for its regex."""
+    if not params:
+        return EMPTY_PARAMS
+    if not irregular:
+        pairs: tuple[tuple[str, str | None], ...] = tuple(_VALUED_PARAM.findall(params))
+    else:
+        items = []
+        for part in params.split(";"):
+            if part:
+                name, equal, value = part.partition("=")
+                items.append((name.strip(), value.strip() if equal else None))
+        pairs = tuple(items)
+    result: Params = _new(Params)
+    set_params_items(result, pairs)
+    return result
