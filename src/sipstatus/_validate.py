@@ -14,6 +14,9 @@ which decides and says exactly where and what was expected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from sipstatus._errors import SipParseError, error_at, position
 from sipstatus._grammar import lark_fault
 from sipstatus._headers import FIELD_LINE, Headers
@@ -51,6 +54,41 @@ def validate_value(rule: str, value: str, *, data: bytes, offset: int, header: s
                         rule=citation(header), expected=what)
 
 
+class _HeaderCheck(NamedTuple):
+    """How a header name, as written, is checked: whether the name is a token, the value's
+    grammar regex (None: an extension header, any HEADER_VALUE), whether an empty value is
+    allowed, and whether the registry bounds a number in it."""
+
+    name_ok: bool
+    key: str
+    value_ok: Callable[[str], object]
+    empty_allowed: bool
+    range_checked: bool
+
+
+# The checks of each name spelling met so far (a message has a dozen headers, a capture a few
+# dozen spellings): one dict look-up a header instead of a case fold, three registry look-ups
+# and two regex calls. Bounded: cleared when full, so hostile names cannot grow it.
+_checks_by_name: dict[str, _HeaderCheck] = {}
+_MAX_NAMES = 1024
+
+
+def _header_check(name: str) -> _HeaderCheck:
+    check = _checks_by_name.get(name)
+    if check is not None:
+        return check
+    key = header_key(name)
+    rule = VALUE_RULES.get(key)
+    value_ok = (rule_regex(rule).fullmatch if rule is not None
+                else terminal_regex("HEADER_VALUE").fullmatch)
+    check = _HeaderCheck(terminal_regex("HEADER_NAME").fullmatch(name) is not None, key,
+                         value_ok, rule is None or key in EMPTY_ALLOWED, key in RANGE_CHECKED)
+    if len(_checks_by_name) >= _MAX_NAMES:
+        _checks_by_name.clear()
+    _checks_by_name[name] = check
+    return check
+
+
 def check_strict(headers: Headers, raw: bytes, method: str | None) -> None:
     """Every header line and value against the grammar, then the value ranges and the CSeq
     method of a request (``method``; None for a response); raise at the first fault."""
@@ -58,26 +96,21 @@ def check_strict(headers: Headers, raw: bytes, method: str | None) -> None:
     pairs = FIELD_LINE.findall(section)
     if section.count("\n") != len(pairs):
         _raise_first_fault(headers, raw)
-    header_name = terminal_regex("HEADER_NAME").fullmatch
-    header_value = terminal_regex("HEADER_VALUE").fullmatch
     ranged = False  # a value range or cross-header fault seen: locate it below
     for raw_name, raw_value in pairs:
         name = raw_name.rstrip(" \t")
         value = raw_value.rstrip(" \t")
-        key = header_key(name)
-        rule = VALUE_RULES.get(key)
-        if rule is not None:
-            if ((value or key not in EMPTY_ALLOWED) and not rule_regex(rule).fullmatch(value)
-                    and lark_fault(value, rule) is not None):
-                # The regex unrolls nested comments only COMMENT_DEPTH deep (_rule_regex): a
-                # miss is a fault only if Lark rejects this value too.
+        check = _checks_by_name.get(name) or _header_check(name)
+        if not check.name_ok:
+            _raise_first_fault(headers, raw)
+        if (value or not check.empty_allowed) and not check.value_ok(value):
+            # The regex unrolls nested comments only COMMENT_DEPTH deep (_rule_regex): a
+            # miss is a fault only if Lark rejects this value too.
+            rule = VALUE_RULES.get(check.key)
+            if rule is None or lark_fault(value, rule) is not None:
                 _raise_first_fault(headers, raw)
-            if key in RANGE_CHECKED and _may_be_out_of_range(key, value, method):
-                ranged = True
-        elif value and not header_value(value):
-            _raise_first_fault(headers, raw)
-        if not header_name(name):
-            _raise_first_fault(headers, raw)
+        if check.range_checked and _may_be_out_of_range(check.key, value, method):
+            ranged = True
     if ranged:
         for at, text, rule_name in semantic_faults(headers, method):
             raise error_at(raw, at, text, rule=rule_name)

@@ -129,3 +129,17 @@ def test_default_limits_reject_quickly_with_clear_errors() -> None:
     many = HEAD + b"".join(b"X-%d: 1\r\n" % i for i in range(300)) + b"\r\n"
     with pytest.raises(SipParseError, match="more than 256 header lines"):
         sipstatus.parse(many)
+
+
+def test_strict_checks_remember_a_bounded_number_of_header_names() -> None:
+    # check_strict keeps the checks of each header name spelling it meets: hostile traffic
+    # with ever new names must not grow that table without bound.
+    from sipstatus import _validate
+
+    for batch in range(30):
+        names = "".join(f"X-Name-{batch}-{index}: v\r\n" for index in range(50))
+        sipstatus.parse(f"SIP/2.0 200 OK\r\n{names}Content-Length: 0\r\n\r\n".encode(),
+                        strict=True)
+        assert len(_validate._checks_by_name) <= _validate._MAX_NAMES
+    with pytest.raises(sipstatus.SipParseError, match="invalid header name"):
+        sipstatus.parse(b"SIP/2.0 200 OK\r\nX Bad: v\r\nContent-Length: 0\r\n\r\n", strict=True)
