@@ -23,8 +23,11 @@ Read pcap or pcapng captures (gzip-compressed too) and report their SIP traffic:
 summary with the numbers of `tshark -q -z sip,stat` (messages, resent messages, status codes,
 request methods, INVITE-to-ACK setup time), each code with its class and advice. --format
 jsonl/csv give one record per SIP message; --calls one row per call with its outcome;
---metrics the RFC 6076 metrics. Exit status: 0 fine, 1 a damaged capture or broken SIP
-messages, 2 usage."""
+--metrics the RFC 6076 metrics.
+
+Exit status: 0 fine; 1 a capture damaged beyond reading on (the summary covers what was read
+before), warnings (records skipped as damaged or over the record budget, link types not read:
+each on stderr and in the summary) or broken SIP messages; 2 usage."""
 
 
 def register(subparsers: Any) -> None:
@@ -116,8 +119,12 @@ def run(args: argparse.Namespace) -> int:
                 out.write("\n")
             write_metrics(metrics, fmt, out)
     out.flush()
+    for warning in result["warnings"]:
+        print(f"sipstatus scan: warning: {warning}", file=sys.stderr)
     if failure is not None:
         print(f"sipstatus scan: {failure}", file=sys.stderr)
+        return 1
+    if result["warnings"]:
         return 1
     if scan.summary.broken:
         print(f"sipstatus scan: {scan.summary.broken} broken SIP message(s)", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 - :func:`read` yields a :class:`CapturedMessage` per SIP message, in capture order.
 - :func:`summarize` returns the counts of ``tshark -q -z sip,stat`` (and call outcomes).
-- :class:`CaptureError` is raised, after everything readable was yielded, for a damaged file.
+- :class:`CaptureError` is the only error: raised, after everything readable was yielded, for
+  damage that ends the reading; damage confined to one record is reported and reading goes on.
 
 How captures are decoded, and what is measured, is described in docs/capture.md.
 """

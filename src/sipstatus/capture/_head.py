@@ -9,10 +9,13 @@ summary needs. It is not a parser and judges nothing; ``sipstatus.parse`` does t
   a bare LF LF when the message has no CRLF CRLF); the body is ``Content-Length`` bytes
   (long or compact form ``l``, any case, RFC 3261 §7.3.3, §20.14). Deviation: RFC 3261 §18.3
   makes Content-Length mandatory on streams; without a readable value the body is taken to be
-  empty (what a stream peer must assume), and the message is flagged.
+  empty (what a stream peer must assume), and the message is flagged. A value of more than
+  ``MAX_DIGITS`` digits (leading zeros aside) frames as ``ABSURD_LENGTH``: the message never
+  completes before its stream ends, as with any absurd length.
 - Fields (:func:`scan_head`): start line, Call-ID, CSeq, the top Via's branch, From and To tags,
   Content-Length; header names case-insensitive, compact forms (``i v f t l``) understood,
-  folded lines joined. Values are decoded as UTF-8 with replacement characters.
+  folded lines joined. Values are decoded as UTF-8 with replacement characters. A CSeq number
+  or Content-Length of more than ``MAX_DIGITS`` digits is unreadable: the message is flagged.
 """
 
 from __future__ import annotations
@@ -29,6 +32,17 @@ START_LINE = re.compile(
 _LENGTH_NAMES = "|".join(spellings("content-length")).encode()
 _CONTENT_LENGTH = re.compile(
     rb"\n(?:" + _LENGTH_NAMES + rb")[ \t]*:[ \t]*([0-9]+)[ \t]*\r?\n", re.I)
+#: The longest number read from a head (leading zeros aside); a longer one is broken, never
+#: converted (int() of thousands of digits is slow, and refused beyond 4,300).
+MAX_DIGITS = 18
+#: What a longer Content-Length frames as on a stream: more than any capture holds.
+ABSURD_LENGTH = 10**MAX_DIGITS
+
+
+def _number(digits: bytes) -> int | None:
+    """The value of ASCII ``digits``, or ``None`` beyond ``MAX_DIGITS`` significant digits."""
+    significant = digits.lstrip(b"0")
+    return int(significant or b"0") if len(significant) <= MAX_DIGITS else None
 
 
 
@@ -68,7 +82,8 @@ def message_length(buf: bytes | bytearray, start: int, head_end: int) -> tuple[i
     match = _CONTENT_LENGTH.search(buf, start, head_end)
     if match is None:
         return head_end - start, False
-    return head_end - start + int(match.group(1)), True
+    body = _number(match.group(1))
+    return head_end - start + (ABSURD_LENGTH if body is None else body), True
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +180,11 @@ def scan_head(data: bytes, full: bool = True) -> Head | None:
         number, _, cmethod = cseq.strip().partition(b" ")
         cseq_method = cmethod.strip().decode("utf-8", "replace")
         if number.isdigit() and cseq_method:
-            cseq_seq = int(number)
+            cseq_seq = _number(number)
     length_text = fields.get(b"l", b"").strip()
-    content_length = int(length_text) if length_text.isdigit() else None
+    content_length = _number(length_text) if length_text.isdigit() else None
     if not call_id or cseq_seq is None or (length_text and content_length is None):
-        problem = _problems(call_id, cseq, length_text, content_length, problem)
+        problem = _problems(call_id, cseq, cseq_seq, length_text, content_length, problem)
     to = fields.get(b"t", b"")
     branch = from_tag = to_tag = ""
     if full:
@@ -189,14 +204,14 @@ def _utf8(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
 
-def _problems(call_id: bytes, cseq: bytes | None, length_text: bytes,
+def _problems(call_id: bytes, cseq: bytes | None, cseq_seq: int | None, length_text: bytes,
               content_length: int | None, first: str) -> str:
     problems = [first] if first else []
     if not call_id:
         problems.append("no Call-ID")
     if cseq is None:
         problems.append("no CSeq")
-    elif not cseq.strip().partition(b" ")[0].isdigit() or not cseq.strip().partition(b" ")[2]:
+    elif cseq_seq is None:
         problems.append(f"unreadable CSeq {_utf8(cseq.strip())[:40]!r}")
     if length_text and content_length is None:
         problems.append(f"unreadable Content-Length {_utf8(length_text)[:20]!r}")

@@ -6,7 +6,8 @@ with any number of 802.1Q / 802.1ad / QinQ tags, 113 Linux cooked SLL (also with
 276 Linux cooked SLL2, 101 / 12 / 14 raw IP, 228 raw IPv4, 229 raw IPv6.
 
 :func:`network_offset` answers ``(ip_version, offset)``; version 0 means "not IP" (ARP, LLDP,
-an unsupported link type, a frame too short): such frames are skipped, not errors.
+an unsupported link type, a frame too short): such frames are skipped, not errors (the caller
+warns once per link type it does not read, named by :func:`linktype_name`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,22 @@ LINKTYPES = {
     LOOP: "OpenBSD loopback", LINUX_SLL: "Linux cooked (SLL)", LINUX_SLL2: "Linux cooked (SLL2)",
     IPV4: "raw IPv4", IPV6: "raw IPv6",
 }
+#: Names of common link types that are not read, for the warning that names them.
+UNREAD_LINKTYPES = {
+    6: "IEEE 802.5 Token Ring", 9: "PPP", 10: "FDDI", 50: "PPP in HDLC framing",
+    51: "PPPoE", 104: "Cisco HDLC", 105: "IEEE 802.11", 107: "Frame Relay",
+    119: "IEEE 802.11 Prism", 127: "IEEE 802.11 radiotap", 140: "SS7 MTP2",
+    **{147 + n: f"USER{n}" for n in range(16)},
+    163: "IEEE 802.11 AVS", 189: "Linux USB", 192: "PPI", 195: "IEEE 802.15.4",
+    201: "Bluetooth HCI H4", 220: "Linux USB (memory-mapped)", 227: "SocketCAN",
+    239: "Linux NFLOG", 249: "USBPcap", 252: "Wireshark upper PDU", 253: "Linux netlink",
+}
+
+
+def linktype_name(linktype: int) -> str:
+    """``"147 (USER0)"``: the number, and the name when it is known."""
+    name = LINKTYPES.get(linktype) or UNREAD_LINKTYPES.get(linktype)
+    return f"{linktype} ({name})" if name else str(linktype)
 
 _VLAN_TAGS = frozenset((0x8100, 0x88A8, 0x9100))
 # Address-family values of IPv6 in NULL/LOOP headers: Linux 10, NetBSD/OpenBSD 24,

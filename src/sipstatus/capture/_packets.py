@@ -10,9 +10,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
+from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import START_LINE
 from sipstatus.capture._ip import Defragmenter, address, transport
-from sipstatus.capture._link import network_offset
+from sipstatus.capture._link import LINKTYPES, linktype_name, network_offset
 from sipstatus.capture._pcap import CaptureFile
 from sipstatus.capture._tcp import TcpReassembler
 
@@ -28,14 +29,23 @@ def sip_payloads(capture: CaptureFile, port: int | None = None) -> Iterator[Payl
     """Yield every SIP message of ``capture`` in capture order.
 
     ``port`` keeps only packets from or to that port. A UDP datagram is one message; a TCP
-    stream is cut into messages by ``_tcp``. Non-SIP traffic is skipped silently.
+    stream is cut into messages by ``_tcp``. Non-SIP traffic is skipped silently; the first
+    frame of a link type that is not read is reported to ``capture`` (once per link type).
     """
     defrag = Defragmenter()
     tcp = TcpReassembler()
     match_start = START_LINE.match
+    unread: set[int] = set()
     for frame, sec, nsec, linktype, data in capture:
         version, offset = network_offset(linktype, data)
         if not version:
+            if linktype not in LINKTYPES and linktype not in unread:
+                unread.add(linktype)
+                capture.report(CaptureError(
+                    f"link type {linktype_name(linktype)} is not one sipstatus reads: its "
+                    f"frames are skipped (the offset is where the link type is declared)",
+                    frame=frame, offset=capture.linktype_offsets.get(linktype, 0),
+                    path=capture.path))
             continue
         decoded = transport(version, data, offset, defrag, sec)
         if decoded is None:

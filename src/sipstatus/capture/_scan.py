@@ -24,10 +24,12 @@ from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import Head, scan_head
 from sipstatus.capture._metrics import Metrics
 from sipstatus.capture._packets import Payload, sip_payloads
-from sipstatus.capture._pcap import CaptureFile
+from sipstatus.capture._pcap import MAX_RECORD_BYTES, CaptureFile
 from sipstatus.capture._transactions import Transaction, Transactions, TsharkLedger
 
 _quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+#: Problems kept in words in a summary; the others are counted.
+MAX_WARNINGS = 100
 
 
 
@@ -76,6 +78,15 @@ class Summary:
     outcomes: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     capture_error: str | None = None
+    damaged_records: int = 0  # records skipped as damaged, reading went on
+    evicted: Counter[str] = field(default_factory=Counter)  # dropped to hold the bounds
+    warnings: list[str] = field(default_factory=list)  # the first MAX_WARNINGS problems
+    warning_count: int = 0
+
+    def warn(self, problem: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(problem)
 
     def add_setup(self, ms: int) -> None:
         if self.setup_count == 0 or ms < self.setup_min:
@@ -114,6 +125,10 @@ class Summary:
         if with_calls:
             out["calls"] = {"total": self.calls,
                             **{name: self.outcomes[name] for name in OUTCOMES}}
+        out["damaged_records"] = self.damaged_records
+        out["evicted"] = {"records": 0, "interfaces": 0, **self.evicted}
+        unlisted = self.warning_count - len(self.warnings)
+        out["warnings"] = [*self.warnings, *([f"... and {unlisted} more"] if unlisted else [])]
         out["capture_error"] = self.capture_error
         return out
 
@@ -128,13 +143,18 @@ class Scan:
     ``records``: yield a :data:`Record` per message from :meth:`run`. ``calls`` / ``metrics``:
     follow RFC 3261 transactions and calls (``on_call`` receives every released call).
     ``validate``: parse every message with ``sipstatus.parse`` and report its errors.
+    ``max_record``: a record longer than this is skipped unread (counted in ``evicted``).
+    Problems after which reading goes on (damaged records, link types not read) become
+    warnings of the summary.
     """
 
     def __init__(self, *, port: int | None = None, records: bool = False,
                  calls: bool = False, metrics: bool = False, validate: bool = False,
                  on_call: Callable[[Call], None] | None = None,
-                 progress: Callable[[CaptureFile, int], None] | None = None) -> None:
+                 progress: Callable[[CaptureFile, int], None] | None = None,
+                 max_record: int = MAX_RECORD_BYTES) -> None:
         self.port = port
+        self.max_record = max_record
         self.records = records
         self.validate = validate
         self.summary = Summary()
@@ -168,9 +188,13 @@ class Scan:
         try:
             for path in paths:
                 self.summary.captures.append(os.fspath(path))
-                capture = CaptureFile(path)
+                capture = CaptureFile(path, max_record=self.max_record,
+                                      on_problem=self._problem)
                 ledger = TsharkLedger()  # tshark's state is per file
-                yield from self._one(capture, ledger)
+                try:
+                    yield from self._one(capture, ledger)
+                finally:
+                    self._count_skipped(capture)
         except CaptureError as exc:
             self.summary.capture_error = str(exc)
             raise
@@ -179,6 +203,15 @@ class Scan:
                 self.transactions.flush()
             if self.follow_calls:
                 self.calls.flush(self._last_ns)
+
+    def _problem(self, problem: CaptureError) -> None:
+        self.summary.warn(str(problem))
+
+    def _count_skipped(self, capture: CaptureFile) -> None:
+        summary = self.summary
+        summary.damaged_records += capture.damaged_records
+        summary.evicted["records"] += capture.evicted_records
+        summary.evicted["interfaces"] += capture.evicted_interfaces
 
     def _one(self, capture: CaptureFile, ledger: TsharkLedger) -> Iterator[Record]:
         summary = self.summary
@@ -249,17 +282,21 @@ def _validate(data: bytes) -> str:
 
 
 def summarize(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
-              port: int | None = None, calls: bool = False) -> dict[str, Any]:
+              port: int | None = None, calls: bool = False,
+              max_record: int = MAX_RECORD_BYTES) -> dict[str, Any]:
     """Scan capture file(s) and return the summary as a JSON-ready dict.
 
     The counts follow ``tshark -q -z sip,stat``: ``messages`` (every SIP message),
     ``resent`` (UDP retransmissions as tshark flags them), ``status_codes`` and ``methods``
     (per message, retransmissions included), ``setup_time_ms`` (INVITE to ACK, integer
     milliseconds), without tshark's folding of unregistered codes into x99 buckets.
-    ``calls=True`` adds call outcome totals. A damaged capture raises :class:`CaptureError`.
+    ``calls=True`` adds call outcome totals. Damage that ends the reading of a capture raises
+    :class:`CaptureError`; problems after which reading goes on are listed in ``warnings``,
+    with ``damaged_records`` and ``evicted`` (``records`` longer than ``max_record`` bytes,
+    skipped unread; pcapng ``interfaces`` beyond the number kept) counting what was skipped.
     """
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    scan = Scan(port=port, calls=calls)
+    scan = Scan(port=port, calls=calls, max_record=max_record)
     for _ in scan.run(paths):
         pass
     return scan.summary.as_dict(with_calls=calls)

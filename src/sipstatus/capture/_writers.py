@@ -217,3 +217,24 @@ def write_summary_text(summary: dict[str, Any], out: IO[str]) -> None:
         for name in OUTCOMES:
             if calls[name]:
                 w(f"  {name:<38} {calls[name]:>8}\n")
+    _write_skipped(summary, w)
+
+
+def _write_skipped(summary: dict[str, Any], w: Callable[[str], object]) -> None:
+    """What the scan skipped or could not read, if anything."""
+    evicted = summary["evicted"]
+    counts = (("Damaged records skipped", summary["damaged_records"]),
+              ("Records over the record budget, skipped unread", evicted["records"]),
+              ("pcapng interfaces beyond the number kept", evicted["interfaces"]))
+    warnings = summary["warnings"]
+    if not warnings and not any(count for _, count in counts):
+        return
+    if any(count for _, count in counts):
+        w("\nSkipped\n")
+    for label, count in counts:
+        if count:
+            w(f"  {label:<48} {count:>8}\n")
+    if warnings:
+        w("\nWarnings\n")
+        for warning in warnings:
+            w(f"  {warning}\n")
