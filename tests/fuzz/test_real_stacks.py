@@ -37,6 +37,7 @@ def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def _run(argv: list[str], out: Path) -> tuple[int, dict[str, Any]]:
+    """Fuzz into ``out``, a new or empty directory (the fuzzer refuses one with a log in it)."""
     status = _cli.main(["fuzz", *argv, "--out", str(out), *FAST])
     return status, json.loads((out / "report.json").read_text())
 
@@ -66,7 +67,7 @@ def test_sipp_uac_is_answered(tmp_path: Path) -> None:
         wait_for_udp_sip(theirs)  # -aa: SIPp answers OPTIONS once it is up
         status, report = _run(["--answer", "--listen", f"127.0.0.1:{ours}",
                                f"udp:127.0.0.1:{theirs}", "--cases", "60", "--seed", "2",
-                               "--malformed-ratio", "0", "--idle-timeout", "5"], tmp_path)
+                               "--malformed-ratio", "0", "--idle-timeout", "5"], tmp_path / "out")
         assert process.poll() is None, "sipp exited"
     assert report["mode"] == "answer"
     assert report["stopped"] == "cases" and report["cases"] == 60
@@ -82,7 +83,7 @@ def test_sipp_uac_over_tcp_is_answered(tmp_path: Path) -> None:
     def fuzz() -> None:  # over TCP the UAC needs us listening before it starts
         result["run"] = _run(["--answer", "--listen", f"127.0.0.1:{ours}",
                               f"tcp:127.0.0.1:{theirs}", "--cases", "40", "--seed", "2",
-                              "--malformed-ratio", "0", "--idle-timeout", "10"], tmp_path)
+                              "--malformed-ratio", "0", "--idle-timeout", "10"], tmp_path / "out")
 
     thread = threading.Thread(target=fuzz)
     thread.start()

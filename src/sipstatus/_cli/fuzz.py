@@ -20,7 +20,8 @@ HELP = "fuzz a SIP stack over UDP or TCP and report crashes, hangs and bad repli
 EPILOG = """\
 targets: udp:HOST:PORT or tcp:HOST:PORT, IPv6 in brackets (udp:[::1]:5060).
 Only point it at a stack you own, on loopback or a lab network: it sends only to TARGET and
-refuses broadcast and multicast addresses.
+refuses every address that is not unicast (broadcast, multicast, unspecified, also in IPv6
+forms and behind host names).
 
 examples:
   sipstatus fuzz udp:127.0.0.1:5060 --cases 500 --seed 7 --out findings/
@@ -106,7 +107,11 @@ def register(subparsers: Any) -> None:
                        help="--answer: stop when TARGET sends no request for this long "
                             "(default: 10)")
     parser.add_argument("--out", metavar="DIR", type=Path,
-                        help="write report.json and one raw file per finding here")
+                        help="write report.json and one raw file per finding here (a new or "
+                             "empty directory; checked before the run)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="--out may hold an earlier run: its report.json and finding files "
+                             "are replaced, other files left alone")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     parser.set_defaults(func=run)
 
@@ -135,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if listen is not None and not args.answer:
         return _fail("--listen goes with --answer")
+    if args.overwrite and args.out is None:
+        return _fail("--overwrite goes with --out")
     methods = None
     if args.methods:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
@@ -161,6 +168,15 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line, file=sys.stderr, flush=True)
 
+    out = None
+    if args.out is not None:
+        try:
+            out = report.prepare(args.out, args.overwrite)
+        except report.OutputError as exc:
+            return _fail(str(exc))
+        if out.kept:
+            log(f"{args.out}: leaving {len(out.kept)} file(s) the fuzzer did not write alone")
+
     try:
         if args.replay is not None:
             try:
@@ -177,13 +193,18 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"network error: {exc}")
 
-    if args.out is not None:
-        path = report.write(args.out, settings, outcome)
-        log(f"report: {path}")
     alive = "alive" if outcome.target_alive else "NOT answering"
+    drained = f"; {outcome.drained} message(s) drained unjudged" if outcome.drained else ""
     print(f"{outcome.cases} case(s) to {target} in {outcome.elapsed:.1f} s "
-          f"(stopped: {outcome.stopped}); {len(outcome.findings)} finding(s); target {alive}")
+          f"(stopped: {outcome.stopped}); {len(outcome.findings)} finding(s){drained}; "
+          f"target {alive}")
     for number, finding in enumerate(outcome.findings, 1):
         name = report.finding_file(number, finding)
         print(f"  {finding.kind:<16} {finding.case.label:<28} case {finding.case.index:<6} {name}")
+    if out is not None:
+        try:
+            path = out.write(settings, outcome)
+        except report.OutputError as exc:
+            return _fail(f"{exc} (the results are above)")
+        log(f"report: {path}")
     return 1 if outcome.findings else 0

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 TARGET_DEAD = "target-dead"
 MALFORMED_REPLY = "malformed-reply"
 SERVER_ERROR = "server-error"
+ENDLESS_MESSAGE = "endless-message"
+FINDING_KINDS = (TARGET_DEAD, MALFORMED_REPLY, SERVER_ERROR, ENDLESS_MESSAGE)
 
 # The label of a case that is valid by construction (not a mutation).
 VALID = "valid"

@@ -3,7 +3,11 @@
 The probe is the VoIPER/PROTOS pattern (docs/fuzzing.md): a valid OPTIONS to the target, wait
 ``timeout`` for its answer, try ``retries`` more times; no answer at all means the target is
 dead (or hung: a TCP target that accepts the connection but never answers is dead too).
-Any response carrying the probe's Call-ID proves the target alive, even a malformed one.
+The answer is the response carrying the probe's own Call-ID and top Via branch; it proves the
+target alive even when it is malformed. Anything else that arrives meanwhile is kept (up to
+``KEPT``: late replies to the case, requests in ``--answer`` mode) or drained and counted, so
+that a flooding target is told from a dead one: before each probe is sent, what waits is
+drained (at most ``MAX_DRAIN`` messages), so that the answer finds room in the socket buffer.
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sipstatus._fuzz import build as b
-from sipstatus._fuzz.transport import Conversation, Pacer
-from sipstatus._fuzz.wire import CRLF, Wire, call_id, status_code
+from sipstatus._fuzz.transport import Conversation, Endless, Pacer
+from sipstatus._fuzz.wire import CRLF, Wire, call_id, status_code, top_via_branch
 
 PROBE_USER = "sipstatus-probe"
+#: Messages other than the answer kept per probe; more are drained and counted.
+KEPT = 8
+#: Messages drained, at most, before each probe is sent.
+MAX_DRAIN = 4_096
 
 
 def options(local: b.Endpoint, target: b.Endpoint, serial: int, seed: int) -> tuple[bytes, str]:
@@ -43,6 +51,15 @@ class ProbeResult:
     answer: bytes | None
     others: tuple[bytes, ...]  # messages that arrived meanwhile and were not the answer
     attempts: int
+    drained: int = 0  # messages beyond ``others``, read and dropped
+    endless: tuple[Endless, ...] = ()  # answers given up on (TCP)
+
+
+def answers(data: bytes, cid: str, branch: str | None) -> bool:
+    """Whether ``data`` is the answer to the probe with Call-ID ``cid`` and top Via branch
+    ``branch``: a response carrying both."""
+    return (status_code(data) is not None and call_id(data) == cid
+            and top_via_branch(data) == branch)
 
 
 class Prober:
@@ -70,6 +87,18 @@ class Prober:
 
     def probe(self) -> ProbeResult:
         others: list[bytes] = []
+        drained = 0
+        endless: list[Endless] = []
+
+        def keep(data: bytes) -> None:
+            nonlocal drained
+            if call_id(data) in self.call_ids:
+                return  # a late answer to an earlier probe
+            if len(others) < KEPT:
+                others.append(data)
+            else:
+                drained += 1
+
         for attempt in range(1, self.retries + 2):
             self.serial += 1
             conversation = self.open_conversation()
@@ -78,23 +107,31 @@ class Prober:
                     self._pause()
                     continue
                 message, cid = options(conversation.local, self.target, self.serial, self.seed)
+                branch = top_via_branch(message)
                 self.call_ids.add(cid)
                 self.pacer.wait()
+                for _ in range(MAX_DRAIN):
+                    waiting = conversation.receive(time.monotonic())
+                    if waiting is None:
+                        break
+                    keep(waiting)
                 conversation.send(message)
                 deadline = time.monotonic() + self.timeout
-                while not conversation.refused:
+                while not conversation.refused and time.monotonic() < deadline:
                     data = conversation.receive(deadline)
                     if data is None:
                         break
-                    if call_id(data) == cid and status_code(data) is not None:
-                        return ProbeResult(True, data, tuple(others), attempt)
-                    if call_id(data) not in self.call_ids:
-                        others.append(data)
+                    if answers(data, cid, branch):
+                        return ProbeResult(True, data, tuple(others), attempt, drained,
+                                           tuple(endless))
+                    keep(data)
+                if conversation.endless is not None:
+                    endless.append(conversation.endless)
                 if conversation.refused:
                     self._pause()
             finally:
                 self.release(conversation)
-        return ProbeResult(False, None, tuple(others), self.retries + 1)
+        return ProbeResult(False, None, tuple(others), self.retries + 1, drained, tuple(endless))
 
     def _pause(self) -> None:
         # A refusal is immediate; give a restarting target the probe timeout before retrying.

@@ -6,7 +6,13 @@ Findings (docs/fuzzing.md):
 * ``target-dead``: after the case, the target no longer answers the OPTIONS probe;
 * ``malformed-reply``: the target sent something sipstatus' strict parser rejects;
 * ``server-error``: the target answered a malformed case with a 5xx (a malformed request
-  deserves a 4xx, RFC 3261 §21.4.1; a 5xx means the server itself went wrong).
+  deserves a 4xx, RFC 3261 §21.4.1; a 5xx means the server itself went wrong);
+* ``endless-message``: a message from the target (TCP) did not end within ``MAX_MESSAGE``
+  bytes (or, in ``--answer`` mode, within ``--idle-timeout`` seconds): its connection was
+  closed, and the run goes on.
+
+At most ``MAX_REPLIES`` messages are judged per case; the rest (a flood) are counted in
+``Outcome.drained`` with the messages the probes drained.
 
 A run stops after ``cases`` cases, after ``duration`` seconds, or when the target dies.
 """
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from sipstatus._fuzz import build as b
 from sipstatus._fuzz.cases import answer_cases, request_cases
 from sipstatus._fuzz.model import (
+    ENDLESS_MESSAGE,
     MALFORMED_REPLY,
     SERVER_ERROR,
     TARGET_DEAD,
@@ -30,7 +37,15 @@ from sipstatus._fuzz.model import (
 )
 from sipstatus._fuzz.probe import Prober, ProbeResult, teardown
 from sipstatus._fuzz.target import Target
-from sipstatus._fuzz.transport import MAX_DATAGRAM, Conversation, Inbox, Link, LinkError, Pacer
+from sipstatus._fuzz.transport import (
+    MAX_DATAGRAM,
+    Conversation,
+    Endless,
+    Inbox,
+    Link,
+    LinkError,
+    Pacer,
+)
 from sipstatus._fuzz.verdict import judge, rejects
 from sipstatus._fuzz.wire import Wire, call_id, find_header, looks_like_sip
 
@@ -40,6 +55,9 @@ Log = Callable[[str], None]
 QUIET = 0.02
 # Cases kept (and saved) before the one after which the target died.
 PRECEDING = 5
+# Messages judged per case (replies, or in --answer mode what is blamed on it); more are a
+# flood: drained and counted, not judged.
+MAX_REPLIES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +89,7 @@ class Outcome:
     elapsed: float
     stopped: str
     labels: tuple[tuple[str, int], ...]
+    drained: int = 0  # messages from the target read and dropped unjudged (a flood)
 
 
 def _endpoint(target: Target) -> b.Endpoint:
@@ -90,6 +109,8 @@ class _Run:
         self.started = time.monotonic()
         self.count = 0
         self.recent: deque[Case] = deque(maxlen=PRECEDING + 1)
+        self.judged: Counter[int] = Counter()  # case index -> messages judged for it
+        self.drained = 0
 
     def time_left(self) -> bool:
         duration = self.settings.duration
@@ -120,6 +141,10 @@ class _Run:
         """Judge what the target sent after ``case``."""
         case_malformed: bool | None = None
         for message in messages:
+            if self.judged[case.index] >= MAX_REPLIES:
+                self.drained += 1
+                continue
+            self.judged[case.index] += 1
             verdict = judge(message)
             if not verdict.well_formed:
                 detail = verdict.problem or "rejected"
@@ -134,14 +159,31 @@ class _Run:
                     self.add(Finding(case, SERVER_ERROR, message, verdict.classification,
                                      f"{verdict.status_code} to a malformed request"))
 
+    def endless(self, case: Case, endless: Endless) -> None:
+        self.add(Finding(case, ENDLESS_MESSAGE, endless.sample, None, endless.detail))
+
+    def probed(self, case: Case, probe: ProbeResult) -> None:
+        """Note what a probe after ``case`` met besides its answer."""
+        self.drained += probe.drained
+        for endless in probe.endless:
+            self.endless(case, endless)
+
+    def last_probe(self, probe: ProbeResult) -> ProbeResult:
+        """The probe that ends a run: what it met is noted against the latest case."""
+        if self.recent:
+            self.probed(self.recent[-1], probe)
+        return probe
+
     def dead(self, case: Case, replies: list[bytes], probe: ProbeResult) -> None:
         reply = replies[0] if replies else None
         verdict = judge(reply) if reply is not None else None
         before = tuple(c for c in reversed(self.recent) if c.index < case.index)
+        others = len(probe.others) + probe.drained
+        meanwhile = f"; {others} other message(s) came meanwhile" if others else ""
         self.add(Finding(
             case, TARGET_DEAD, reply, verdict.classification if verdict else None,
             f"no answer to {probe.attempts} OPTIONS probe(s) of "
-            f"{self.settings.probe_timeout:g} s after this case",
+            f"{self.settings.probe_timeout:g} s after this case{meanwhile}",
             preceding=before,
         ))
 
@@ -153,22 +195,30 @@ class _Run:
             elapsed=time.monotonic() - self.started,
             stopped=stopped,
             labels=tuple(sorted(self.labels.items())),
+            drained=self.drained,
         )
 
     def replies(self, conversation: Conversation, case: Case) -> list[bytes]:
         """What the target sends within ``reply_wait`` seconds of ``case``; once it has
         answered, the window closes after ``QUIET`` seconds without another message (or when
-        the next send is due anyway). Later replies still reach the case through the probe."""
+        the next send is due anyway). Later replies still reach the case through the probe.
+        Beyond ``MAX_REPLIES`` replies are drained and counted; an endless one is a finding."""
         got: list[bytes] = []
         deadline = time.monotonic() + self.settings.reply_wait
-        while True:
+        while time.monotonic() < deadline:
             data = conversation.receive(deadline)
             if data is None:
-                return got
+                break
             if self.fresh(data, case):
-                got.append(data)
+                if len(got) < MAX_REPLIES:
+                    got.append(data)
+                else:
+                    self.drained += 1
                 quiet = max(time.monotonic() + QUIET, self.pacer.next_slot)
                 deadline = min(deadline, quiet)
+        if conversation.endless is not None:
+            self.endless(case, conversation.endless)
+        return got
 
     def fresh(self, data: bytes, case: Case) -> bool:
         """Whether ``data`` answers ``case`` rather than an earlier case (a retransmission, a
@@ -189,6 +239,10 @@ def _cseq(data: bytes) -> tuple[bytes, ...] | None:
     return (parts[0].lstrip(b"0"), *parts[1:]) if parts else None
 
 
+def _never_ended(probe: ProbeResult) -> str:
+    return f" (its answer never ended: {probe.endless[0].detail})" if probe.endless else ""
+
+
 def _collect(run: _Run, case: Case, replies: list[bytes], probe: ProbeResult) -> list[bytes]:
     return replies + [m for m in probe.others if run.fresh(m, case)]
 
@@ -202,8 +256,10 @@ def run_send(settings: Settings, log: Log) -> Outcome:
                     settings.probe_timeout, settings.probe_retries, settings.seed)
     local = [link.exchange().local if link.udp is not None else b.Endpoint("TCP", "", 0)]
     try:
-        if not prober.probe().alive:
-            raise LinkError(f"{settings.target} does not answer OPTIONS: nothing to fuzz")
+        first = prober.probe()
+        if not first.alive:
+            raise LinkError(f"{settings.target} does not answer OPTIONS{_never_ended(first)}: "
+                            "nothing to fuzz")
         cases = request_cases(settings.seed, settings.malformed_ratio, settings.methods,
                               lambda: local[0], target)
         stopped = "cases" if settings.cases is not None else "duration"
@@ -223,6 +279,7 @@ def run_send(settings: Settings, log: Log) -> Outcome:
                 finally:
                     link.release(conversation)
                 probe = prober.probe()
+                run.probed(case, probe)
                 replies = _collect(run, case, replies, probe)
                 run.assess(case, replies)
                 if not probe.alive:
@@ -232,7 +289,7 @@ def run_send(settings: Settings, log: Log) -> Outcome:
                 stopped = "duration"
         except KeyboardInterrupt:
             stopped = "interrupted"
-        return run.outcome(prober.probe().alive, stopped)
+        return run.outcome(run.last_probe(prober.probe()).alive, stopped)
     finally:
         link.close()
 
@@ -249,11 +306,15 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
         # before it sends anything, so there is no probe before it); then it must answer one.
         first = inbox.receive(time.monotonic() + settings.idle_timeout)
         if first is None:
-            raise LinkError(f"{settings.target} sent no request in {settings.idle_timeout:g} s:"
-                            " nothing to answer")
+            ended = inbox.take_endless()
+            why = f" (a message never ended: {ended[0].detail})" if ended else ""
+            raise LinkError(f"{settings.target} sent no request in {settings.idle_timeout:g} s"
+                            f"{why}: nothing to answer")
         inbox.push_back(first)
-        if not _probe_answer(run, prober, inbox).alive:
-            raise LinkError(f"{settings.target} does not answer OPTIONS: nothing to fuzz")
+        first_probe = _probe_answer(run, prober, inbox)
+        if not first_probe.alive:
+            raise LinkError(f"{settings.target} does not answer OPTIONS"
+                            f"{_never_ended(first_probe)}: nothing to fuzz")
         answers = answer_cases(settings.seed, settings.malformed_ratio, inbox.local)
         stopped = "cases" if settings.cases is not None else "duration"
         last: Case | None = None
@@ -264,12 +325,22 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
             (an ACK copies the answer's headers), else the latest case."""
             return calls.get(call_id(message) or "", last)
 
+        def endless_messages() -> None:
+            for endless in inbox.take_endless():
+                if last is None:
+                    log(f"before the first case, a message never ended: {endless.detail}")
+                else:
+                    run.endless(last, endless)
+
+        # Idle: no request to answer for --idle-timeout seconds, whatever else comes meanwhile.
+        idle_at = time.monotonic() + settings.idle_timeout
         try:
             while run.more_cases():
-                wait = settings.idle_timeout
+                until = idle_at
                 if settings.duration is not None:
-                    wait = min(wait, settings.duration - (time.monotonic() - run.started))
-                item = inbox.receive(time.monotonic() + max(0.0, wait))
+                    until = min(until, run.started + settings.duration)
+                item = inbox.receive(until) if time.monotonic() < until else None
+                endless_messages()
                 if item is None:
                     stopped = "duration" if not run.time_left() else "target-idle"
                     break
@@ -288,6 +359,9 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
                 reply(case.data)
                 time.sleep(settings.reply_wait)
                 probe = _probe_answer(run, prober, inbox)
+                run.probed(case, probe)
+                endless_messages()
+                idle_at = time.monotonic() + settings.idle_timeout
                 for message in probe.others:
                     if message[:4].upper() == b"SIP/":
                         run.assess(blame(message) or case, [message])
@@ -296,7 +370,7 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
                     return run.outcome(False, "target-dead")
         except KeyboardInterrupt:
             stopped = "interrupted"
-        return run.outcome(_probe_answer(run, prober, inbox).alive, stopped)
+        return run.outcome(run.last_probe(_probe_answer(run, prober, inbox)).alive, stopped)
     finally:
         inbox.close()
         if link is not None:
@@ -308,7 +382,7 @@ def _answer_side(settings: Settings, run: _Run) -> tuple[Inbox, Prober, Link | N
     answers where it sends its requests), or over fresh TCP connections."""
     loopback = "::1" if ":" in settings.target.host else "127.0.0.1"
     listen = settings.listen or Target(settings.target.transport, loopback, 0)
-    inbox = Inbox(settings.target, listen)
+    inbox = Inbox(settings.target, listen, message_time=settings.idle_timeout)
     target = _endpoint(settings.target)
     if inbox.udp is not None:
         udp = inbox.udp
@@ -326,8 +400,8 @@ def _probe_answer(run: _Run, prober: Prober, inbox: Inbox) -> ProbeResult:
     probe = prober.probe()
     if inbox.udp is not None:
         for message in probe.others:
-            if message[:4].upper() != b"SIP/":
-                inbox.push_back((message, inbox.udp.send))
+            if message[:4].upper() != b"SIP/" and not inbox.push_back((message, inbox.udp.send)):
+                run.drained += 1
     return probe
 
 
@@ -358,6 +432,7 @@ def replay(settings: Settings, data: bytes, log: Log, answered: bytes | None = N
         finally:
             link.release(conversation)
         probe = prober.probe()
+        run.probed(case, probe)
         replies = _collect(run, case, replies, probe)
         for reply in replies:
             first = reply.split(b"\r\n", 1)[0].decode("utf-8", "backslashreplace")
@@ -393,7 +468,7 @@ def _replay_answer(run: _Run, settings: Settings, mutation: Mutation,
     try:
         deadline = time.monotonic() + (settings.duration or settings.idle_timeout)
         while True:
-            item = inbox.receive(deadline)
+            item = inbox.receive(deadline) if time.monotonic() < deadline else None
             if item is None:
                 raise LinkError(f"{settings.target} sent no request to answer")
             request = Wire.split(item[0])
@@ -408,6 +483,9 @@ def _replay_answer(run: _Run, settings: Settings, mutation: Mutation,
         item[1](case.data)
         time.sleep(settings.reply_wait)
         probe = _probe_answer(run, prober, inbox)
+        run.probed(case, probe)
+        for endless in inbox.take_endless():
+            run.endless(case, endless)
         if not probe.alive:
             run.dead(case, [], probe)
         return run.outcome(probe.alive, "replayed")

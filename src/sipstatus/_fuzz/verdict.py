@@ -1,7 +1,10 @@
 """Judge what a fuzz target sends back: well formed or not, and what kind of answer it is.
 
 A message is well formed when ``sipstatus.parse(data, strict=True)`` accepts it; a response
-is then classified with ``classify`` (category and action, RFC 3261 §21).
+is then classified with ``classify`` (category and action, RFC 3261 §21). Only messages of at
+most ``MAX_MESSAGE`` bytes are parsed, so the parser's linear time bounds the time spent judging
+one (the transport never hands over a longer one; a longer replay file is called malformed
+unread).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 
 from sipstatus._classify import classify
 from sipstatus._errors import SipParseError
-from sipstatus._fuzz.wire import status_code
+from sipstatus._fuzz.wire import MAX_MESSAGE, status_code
 from sipstatus._message import SipResponse
 from sipstatus._parse import parse
 
@@ -40,11 +43,15 @@ def classification(subject: SipResponse | int) -> tuple[tuple[str, str], ...] | 
 
 def judge(data: bytes) -> Verdict:
     code = status_code(data)
-    try:
-        parsed: object = parse(data, strict=True)
-        problem = None
-    except SipParseError as exc:
-        parsed, problem = None, str(exc)
+    parsed: object = None
+    if len(data) > MAX_MESSAGE:
+        problem: str | None = (f"{len(data)} bytes, more than the {MAX_MESSAGE} bytes judged "
+                               "of one message")
+    else:
+        try:
+            parsed, problem = parse(data, strict=True), None
+        except SipParseError as exc:
+            problem = str(exc)
     found = None
     if code is not None:
         found = classification(parsed if isinstance(parsed, SipResponse) else code)

@@ -153,6 +153,82 @@ def status_code(data: bytes) -> int | None:
     return int(match.group(1)) if match else None
 
 
+#: The most bytes the fuzzer reads of one message (head and body), and judges: more than any
+#: UDP datagram holds (65,507 bytes over IPv4), so it only ever cuts a stream.
+MAX_MESSAGE = 65_536
+
+
+def content_length(head: bytes) -> int:
+    """The Content-Length of a complete header section; missing or unreadable (not digits,
+    10 digits or more) counts as 0, so a broken peer cannot stall the framer."""
+    raw = find_header(head, "content-length")
+    return int(raw) if raw is not None and raw.isdigit() and len(raw) < 10 else 0
+
+
+class Framer:
+    """Cuts messages off a byte stream as it arrives (RFC 3261 §18.3), in time linear in the
+    bytes fed: the search for the empty line resumes where the last one stopped.
+
+    CRLFs before a start line (keep-alives, RFC 5626 §3.5.1) are dropped as they come.
+    ``overrun`` turns true when the message being read is longer than ``limit`` bytes: its
+    head has not ended within ``limit`` bytes, or it announces a longer body. The caller then
+    gives the stream up; nothing here holds more than ``limit`` bytes plus the last chunk.
+    """
+
+    def __init__(self, limit: int | None = MAX_MESSAGE) -> None:
+        self.limit = limit
+        self.buffer = bytearray()
+        self.searched = 0  # bytes of the current message already searched for CRLF CRLF
+        self.length: int | None = None  # the current message's whole length, once known
+
+    def feed(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        self._drop_keepalives()
+
+    @property
+    def pending(self) -> int:
+        """Bytes held of messages not yet cut off."""
+        return len(self.buffer)
+
+    @property
+    def overrun(self) -> bool:
+        if self.limit is None:
+            return False
+        if self.length is not None:
+            return self.length > self.limit
+        return len(self.buffer) > self.limit
+
+    def next(self) -> bytes | None:
+        """The next whole message, or None while it is incomplete (or overrun)."""
+        if self.length is None:
+            end = self.buffer.find(CRLF + CRLF, max(0, self.searched - 3))
+            if end < 0:
+                self.searched = len(self.buffer)
+                return None
+            head_end = end + 4
+            self.length = head_end + content_length(bytes(self.buffer[:head_end]))
+        if self.overrun or len(self.buffer) < self.length:
+            return None
+        message = bytes(self.buffer[: self.length])
+        del self.buffer[: self.length]
+        self.searched, self.length = 0, None
+        self._drop_keepalives()
+        return message
+
+    def rest(self) -> bytes:
+        """What is held of the current message, CRLFs before it dropped; the framer is left
+        empty."""
+        rest = bytes(self.buffer)
+        self.buffer.clear()
+        self.searched, self.length = 0, None
+        return rest
+
+    def _drop_keepalives(self) -> None:
+        if self.searched == 0 and self.length is None and self.buffer.startswith((b"\r", b"\n")):
+            kept = len(self.buffer.lstrip(b"\r\n"))
+            del self.buffer[: len(self.buffer) - kept]
+
+
 def frame(buffer: bytes) -> tuple[bytes, bytes] | None:
     """Cut one message off the front of a stream (RFC 3261 §18.3): returns (message, rest), or
     None while the header section or the Content-Length bytes of body are still incomplete.
@@ -160,16 +236,23 @@ def frame(buffer: bytes) -> tuple[bytes, bytes] | None:
     CRLFs before the start line (keep-alives, RFC 5626 §3.5.1) are dropped. A missing or
     unreadable Content-Length counts as 0, so a broken peer cannot stall the framer.
     """
-    stripped = buffer.lstrip(b"\r\n")
-    end = stripped.find(CRLF + CRLF)
-    if end < 0:
+    framer = Framer(limit=None)
+    framer.feed(buffer)
+    message = framer.next()
+    return None if message is None else (message, bytes(framer.buffer))
+
+
+def top_via_branch(data: bytes) -> str | None:
+    """The branch parameter of the first via-parm of the first Via header, or None."""
+    value = find_header(data, "via")
+    if value is None:
         return None
-    head_end = end + 4
-    raw = find_header(stripped[:head_end], "content-length")
-    length = int(raw) if raw is not None and raw.isdigit() and len(raw) < 10 else 0
-    if len(stripped) < head_end + length:
-        return None
-    return stripped[: head_end + length], stripped[head_end + length :]
+    first = value.split(b",", 1)[0]
+    for param in first.split(b";")[1:]:
+        name, _, branch = param.partition(b"=")
+        if name.strip().lower() == b"branch":
+            return branch.strip().decode("latin-1") or None
+    return None
 
 
 def looks_like_sip(data: bytes) -> bool:
