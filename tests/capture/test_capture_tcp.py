@@ -139,12 +139,12 @@ def test_a_gap_that_never_fills_is_skipped() -> None:
     assert tcp.segment(key, 1, 0x18, msg(1)[:50]) == []
     later = msg(2)
     seq = 1 + 5000  # bytes 51..5000 were never captured
-    out: list[tuple[bytes, str]] = []
+    out: list[tuple[bytes, str, str]] = []
     while len(out) == 0:
         out = list(tcp.segment(key, seq, 0x18, later))
         seq += len(later)
         assert seq < 1 + 5000 + MAX_OUT_OF_ORDER + 10 * len(later)
-    assert out[0] == (later, "")
+    assert out[0] == (later, "", "")
 
 
 @pytest.mark.parametrize("cut", [1, 7, 33, 120])

@@ -23,20 +23,26 @@ with "busy", "no answer" and "failed" split out of "rejected".
 
 A call is released ``LINGER`` seconds after its last message once it has an outcome other than
 "answered", or after its BYE is answered; ``finished`` receives it then (or at the end of the
-capture), so memory holds only calls that are still going on.
+capture), so memory holds only calls that are still going on. Calls are also bounded by count:
+they hold at most ``max_bytes`` (their share of the scan's memory budget), each counted as
+``CALL_ENTRY_BYTES`` plus the length of its Call-ID; beyond that the least recently active
+call is released early with the outcome it has so far; if that outcome was not settled yet
+(an answered call not yet ended by an answered BYE, a call without a final response) it is
+counted in ``evicted["calls"]``, and a later message of its Call-ID is reported as ``lost``.
 """
 
 from __future__ import annotations
 
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sipstatus._codes import Category, lookup
+from sipstatus.capture._budget import CALL_ENTRY_BYTES, EvictedKeys, MemoryBudget
 from sipstatus.capture._head import Head
 from sipstatus.capture._transactions import LINGER_NS
 
 TIMER_B_NS = 32 * 1_000_000_000
-MAX_CALLS = 200_000
 
 OUTCOMES = ("answered", "busy", "cancelled", "redirected", "no answer", "rejected", "failed",
             "in progress")
@@ -117,30 +123,46 @@ class Call:
 class Calls:
     """Follow calls message by message; released calls go to ``on_finish``."""
 
-    def __init__(self, on_finish: Callable[[Call], None]) -> None:
+    def __init__(self, on_finish: Callable[[Call], None], max_bytes: int | None = None,
+                 evicted: Counter[str] | None = None) -> None:
         self.on_finish = on_finish
-        self._calls: dict[str, Call] = {}
+        self.max_bytes = (MemoryBudget().dialogs("calls", ("calls",)) if max_bytes is None
+                          else max_bytes)
+        self.evicted: Counter[str] = Counter() if evicted is None else evicted
+        self.held = 0
+        self._calls: OrderedDict[str, Call] = OrderedDict()  # least recently active first
+        self._gone = EvictedKeys()
         self._next_sweep = 0
 
     def __len__(self) -> int:
         return len(self._calls)
 
+    def __contains__(self, call_id: object) -> bool:
+        """Whether a call with this Call-ID is being followed."""
+        return call_id in self._calls
+
     def observe(self, head: Head, now_ns: int, frame: int, src: str, sport: int, dst: str,
-                dport: int, transport: str, retransmission: bool) -> None:
+                dport: int, transport: str, retransmission: bool) -> bool:
+        """Follow one message; return whether its call was lost to an eviction."""
         if now_ns >= self._next_sweep:
             self._sweep(now_ns)
-        call = self._calls.get(head.call_id)
+        calls = self._calls
+        call = calls.get(head.call_id)
         if call is None:
             if head.method != "INVITE" or head.has_to_tag:
-                return  # not the start of a call (or the capture began mid-call)
-            if len(self._calls) >= MAX_CALLS:
-                self._finish(next(iter(self._calls)), now_ns)
-            call = self._calls[head.call_id] = Call(
+                # not the start of a call (or the capture began mid-call, or it was evicted)
+                return head.call_id in self._gone
+            call = calls[head.call_id] = Call(
                 head.call_id, frame, now_ns, src, sport, dst, dport, transport, now_ns)
+            self.held += CALL_ENTRY_BYTES + len(head.call_id)
+            if self.held > self.max_bytes:
+                self._evict(now_ns)
+        else:
+            calls.move_to_end(head.call_id)
         call.messages += 1
         call.last_ns = now_ns
         if retransmission:
-            return
+            return False
         method = head.method
         if method:
             if method == "INVITE" and not head.has_to_tag:
@@ -151,7 +173,7 @@ class Calls:
                 call.cancelled = True
             elif method == "BYE" and call.bye_ns is None:
                 call.bye_ns = now_ns
-            return
+            return False
         code = head.status_code
         if head.cseq_method == "INVITE":
             if code > 100 and call.indicative_ns is None and code not in (401, 407):
@@ -164,21 +186,43 @@ class Calls:
                     call.answered_ns = now_ns
         elif head.cseq_method == "BYE" and code >= 200 and call.bye_final_ns is None:
             call.bye_code, call.bye_final_ns = code, now_ns
+        return False
 
-    def _done(self, call: Call, now_ns: int) -> bool:
-        if now_ns - call.last_ns < LINGER_NS:
-            return False
+    def _evict(self, now_ns: int) -> None:
+        """Release the least recently active calls (never the newest) until the rest fit. A
+        call whose outcome is settled loses nothing by it (only its linger): only the others
+        count as evicted."""
+        calls = self._calls
+        while self.held > self.max_bytes and len(calls) > 1:
+            call_id = next(iter(calls))
+            if not self._settled(calls[call_id]):
+                self._gone.add(call_id)
+                self.evicted["calls"] += 1
+            self._finish(call_id, now_ns)
+
+    @staticmethod
+    def _settled(call: Call) -> bool:
         if call.answered_ns is not None:
             return call.bye_final_ns is not None
         return call.final_code not in (0, 401, 407) or call.cancelled
 
+    def _done(self, call: Call, now_ns: int) -> bool:
+        return now_ns - call.last_ns >= LINGER_NS and self._settled(call)
+
     def _finish(self, call_id: str, now_ns: int) -> None:
         call = self._calls.pop(call_id)
+        self.held -= CALL_ENTRY_BYTES + len(call_id)
         call.end_ns = now_ns
         self.on_finish(call)
 
     def _sweep(self, now_ns: int) -> None:
-        for call_id in [cid for cid, call in self._calls.items() if self._done(call, now_ns)]:
+        done = []
+        for call_id, call in self._calls.items():  # least recently active first
+            if now_ns - call.last_ns < LINGER_NS:
+                break
+            if self._done(call, now_ns):
+                done.append(call_id)
+        for call_id in done:
             self._finish(call_id, now_ns)
         self._next_sweep = now_ns + LINGER_NS // 4
 

@@ -106,9 +106,11 @@ class Head:
 
 
 # From, To and Via values repeat across the messages of a dialog and a transaction: their
-# parameters are looked up once (a bounded cache, emptied when full).
+# parameters are looked up once (a bounded cache, emptied when full; values longer than
+# _PARAMS_CACHE_VALUE are not kept, so the cache stays within a few MiB whatever the capture).
 _PARAMS_CACHE: dict[bytes, str] = {}
 _PARAMS_CACHE_SIZE = 8192
+_PARAMS_CACHE_VALUE = 512
 
 
 def _tag(value: bytes) -> str:
@@ -121,6 +123,8 @@ def _tag(value: bytes) -> str:
         close = value.rfind(b">")
         match = _TAG.search(value, close + 1 if close >= 0 else 0)
         tag = match.group(1).decode("utf-8", "replace") if match else ""
+        if len(value) > _PARAMS_CACHE_VALUE:
+            return tag
         if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
             _PARAMS_CACHE.clear()
         _PARAMS_CACHE[value] = tag
@@ -133,6 +137,8 @@ def _branch(via: bytes) -> str:
     if branch is None:
         match = _BRANCH.search(via.partition(b",")[0])
         branch = match.group(1).decode("utf-8", "replace") if match else ""
+        if len(key) > _PARAMS_CACHE_VALUE:
+            return branch
         if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
             _PARAMS_CACHE.clear()
         _PARAMS_CACHE[key] = branch

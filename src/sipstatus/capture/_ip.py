@@ -5,18 +5,35 @@ for a fragment still waiting for the rest of its datagram (or a packet that is n
 too short, no next header). A reassembled datagram comes out with the fragment that completes
 it, which is also the frame Wireshark reports it in.
 
-Reassembly keeps the first copy of any byte (later overlapping fragments do not overwrite it)
-and holds at most ``MAX_PENDING`` incomplete datagrams for at most ``TIMEOUT`` seconds of
-capture time, so memory stays bounded whatever the capture holds.
+Reassembly keeps the first copy of any byte (later overlapping fragments do not overwrite it);
+the first fragment without More Fragments sets the datagram's length (bytes past it are cut).
+Each datagram is a :class:`ByteWindow`, so fragments in any order and of any size cost time in
+proportion to their bytes, and whether the datagram is complete is a comparison, not a rescan.
+Bounds (what is given up is counted in ``evicted["fragments"]``, fragment by fragment):
+
+- a datagram holds at most ``MAX_DATAGRAM`` bytes (the most an IPv4 total length or an IPv6
+  payload length can describe): a fragment past that is dropped;
+- at most ``max_pending`` incomplete datagrams (``MAX_PENDING``) for at most ``timeout``
+  seconds of capture time (``TIMEOUT``);
+- all pending datagrams together at most ``max_bytes`` (the fragment share of the scan's
+  memory budget), each counted as two bytes per position of its span plus
+  ``DATAGRAM_ENTRY_BYTES``: the oldest datagrams are given up first.
 """
 
 from __future__ import annotations
 
 import socket
 import struct
+from collections import Counter
+
+from sipstatus.capture._budget import DATAGRAM_ENTRY_BYTES, MemoryBudget
+from sipstatus.capture._window import ByteWindow
 
 MAX_PENDING = 1024
 TIMEOUT = 60  # seconds of capture time; Linux's ipfrag_time is 30, RFC 8200 says 60
+MAX_DATAGRAM = 65_535
+#: Address texts kept (a scan of random addresses must not grow the cache).
+MAX_NAMES = 8192
 
 _V4 = struct.Struct("!BBHHHBBH4s4s").unpack_from
 _V6 = struct.Struct("!IHBB16s16s").unpack_from
@@ -33,28 +50,33 @@ def address(raw: bytes) -> str:
     if name is None:
         family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
         name = socket.inet_ntop(family, raw)
-        if len(_names) < 65_536:  # bounded cache: a scan of random addresses must not grow it
+        if len(_names) < MAX_NAMES:
             _names[raw] = name
     return name
 
 
 class _Pending:
-    __slots__ = ("first_seen", "parts", "protocol", "total")
+    __slots__ = ("first_seen", "fragments", "protocol", "total", "window")
 
     def __init__(self, now: int) -> None:
         self.first_seen = now
-        self.parts: list[tuple[int, bytes]] = []
+        self.window = ByteWindow()
         self.total = -1
         self.protocol = -1
+        self.fragments = 0
 
 
 class Defragmenter:
-    """Collect fragments until a datagram is whole."""
+    """Collect fragments until a datagram is whole (bounds: see the module docstring)."""
 
-    def __init__(self, max_pending: int = MAX_PENDING, timeout: int = TIMEOUT) -> None:
+    def __init__(self, max_pending: int = MAX_PENDING, timeout: int = TIMEOUT,
+                 max_bytes: int | None = None, evicted: Counter[str] | None = None) -> None:
         self.max_pending = max_pending
         self.timeout = timeout
+        self.max_bytes = MemoryBudget().fragments if max_bytes is None else max_bytes
+        self.evicted: Counter[str] = Counter() if evicted is None else evicted
         self._pending: dict[tuple[object, ...], _Pending] = {}
+        self.held = 0  # bytes counted against max_bytes
         self.dropped = 0  # datagrams given up (evicted or timed out)
 
     def __len__(self) -> int:
@@ -72,18 +94,36 @@ class Defragmenter:
         if entry is None:
             self._expire(now)
             entry = pending[key] = _Pending(now)
-        entry.parts.append((offset, data))
-        if not more:
+            self.held += DATAGRAM_ENTRY_BYTES
+        limit = entry.total if entry.total >= 0 else MAX_DATAGRAM
+        if offset + len(data) > limit:
+            if offset >= limit or entry.total < 0:  # past any datagram, or past this one
+                self.evicted["fragments"] += 1
+                return None
+            data = data[:limit - offset]
+        entry.fragments += 1
+        window = entry.window
+        span = len(window)
+        window.write(offset, data)
+        if not more and entry.total < 0:
             entry.total = offset + len(data)
-        if offset == 0:
+            window.truncate(entry.total)
+        if offset == 0 and entry.protocol < 0:
             entry.protocol = protocol
-        if entry.total < 0:
-            return None
-        datagram = _assemble(entry.parts, entry.total)
-        if datagram is None:
-            return None
-        del pending[key]
-        return datagram, entry.protocol
+        if entry.total >= 0 and window.filled == entry.total:
+            del pending[key]
+            self.held -= 2 * span + DATAGRAM_ENTRY_BYTES
+            return bytes(window.data), entry.protocol
+        self.held += 2 * (len(window) - span)
+        if self.held > self.max_bytes:
+            self._make_room()
+        return None
+
+    def _give_up(self, key: tuple[object, ...]) -> None:
+        entry = self._pending.pop(key)
+        self.held -= 2 * len(entry.window) + DATAGRAM_ENTRY_BYTES
+        self.dropped += 1
+        self.evicted["fragments"] += entry.fragments
 
     def _expire(self, now: int) -> None:
         pending = self._pending
@@ -92,25 +132,13 @@ class Defragmenter:
             oldest = pending[oldest_key]
             if len(pending) < self.max_pending and now - oldest.first_seen <= self.timeout:
                 break
-            del pending[oldest_key]
-            self.dropped += 1
+            self._give_up(oldest_key)
 
-
-def _assemble(parts: list[tuple[int, bytes]], total: int) -> bytes | None:
-    # Stable sort by offset: at equal offsets the first arrival comes first and wins.
-    ordered = sorted(parts, key=lambda part: part[0])
-    chunks = []
-    covered = 0
-    for offset, data in ordered:
-        end = offset + len(data)
-        if offset > covered:
-            return None  # a hole
-        if end > covered:
-            chunks.append(data[covered - offset:])
-            covered = end
-        if covered >= total:
-            return b"".join(chunks)[:total]
-    return None
+    def _make_room(self) -> None:
+        """Give up the oldest datagrams (the newest one last) until the rest fit."""
+        pending = self._pending
+        while self.held > self.max_bytes and pending:
+            self._give_up(next(iter(pending)))
 
 
 def transport(version: int, data: bytes, offset: int, defrag: Defragmenter,

@@ -15,8 +15,10 @@ Each metric carries its definition. Decisions where the RFC leaves room (each on
 
 from __future__ import annotations
 
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
+from sipstatus.capture._budget import REGISTRATION_ENTRY_BYTES, MemoryBudget
 from sipstatus.capture._calls import TIMER_B_NS, Call
 from sipstatus.capture._transactions import Transaction
 
@@ -102,9 +104,19 @@ class Metric:
 
 class Metrics:
     """Accumulate RFC 6076 metrics. Feed it released calls, released transactions and the
-    first final response of every transaction."""
+    first final response of every transaction.
 
-    def __init__(self) -> None:
+    Registrations waiting for their 2xx after a challenge hold at most ``max_bytes``
+    (``REGISTRATION_ENTRY_BYTES`` plus the Call-ID each); beyond it the oldest is forgotten
+    (``evicted["registrations"]``), and its RRD is then measured from its last REGISTER.
+    """
+
+    def __init__(self, max_bytes: int | None = None,
+                 evicted: Counter[str] | None = None) -> None:
+        self.max_bytes = (MemoryBudget().dialogs("registrations", ("registrations",))
+                          if max_bytes is None else max_bytes)
+        self.evicted: Counter[str] = Counter() if evicted is None else evicted
+        self.held = 0
         self.attempts = 0
         self.redirected = 0
         self.established = 0
@@ -119,7 +131,8 @@ class Metrics:
         self.sdd_success = Delay()
         self.sdd_failures = 0
         self.sdt = Delay()
-        self._registrations: dict[str, int] = {}  # Call-ID -> first REGISTER time (ns)
+        # Call-ID -> first REGISTER time (ns), oldest first
+        self._registrations: OrderedDict[str, int] = OrderedDict()
 
     def call(self, call: Call) -> None:
         code = call.final_code
@@ -158,11 +171,20 @@ class Metrics:
             self.sdd_success.add((txn.final_ns - txn.start_ns) / 1e6)
         elif txn.method == "REGISTER":
             registrations = self._registrations
-            first = registrations.pop(txn.call_id, txn.start_ns)
+            first = registrations.pop(txn.call_id, None)
+            if first is None:
+                first = txn.start_ns
+            else:
+                self.held -= REGISTRATION_ENTRY_BYTES + len(txn.call_id)
             if 200 <= txn.final_code < 300:
                 self.rrd.add((txn.final_ns - first) / 1e6)
-            elif txn.final_code in (401, 407) and len(registrations) < 100_000:
+            elif txn.final_code in (401, 407):
                 registrations[txn.call_id] = first
+                self.held += REGISTRATION_ENTRY_BYTES + len(txn.call_id)
+                while self.held > self.max_bytes and len(registrations) > 1:
+                    call_id, _first = registrations.popitem(last=False)
+                    self.held -= REGISTRATION_ENTRY_BYTES + len(call_id)
+                    self.evicted["registrations"] += 1
 
     def released(self, txn: Transaction, now_ns: int) -> None:
         """A transaction was released (LINGER after its last message, or capture end)."""

@@ -8,8 +8,10 @@ it must hand on. Its output is a plain tuple (:data:`Payload`) so that callers w
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from collections.abc import Iterator
 
+from sipstatus.capture._budget import MemoryBudget
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import START_LINE
 from sipstatus.capture._ip import Defragmenter, address, transport
@@ -17,23 +19,29 @@ from sipstatus.capture._link import LINKTYPES, linktype_name, network_offset
 from sipstatus.capture._pcap import CaptureFile
 from sipstatus.capture._tcp import TcpReassembler
 
-# frame, seconds, nanoseconds, src, sport, dst, dport, transport, data, framing problem
-Payload = tuple[int, int, int, str, int, str, int, str, bytes, str]
+# frame, seconds, nanoseconds, src, sport, dst, dport, transport, data, framing problem,
+# eviction flag ("" or the kind of evicted state that cut the message: "tcp_bytes")
+Payload = tuple[int, int, int, str, int, str, int, str, bytes, str, str]
 
 _UDP = struct.Struct("!HHH").unpack_from
 _TCP = struct.Struct("!HHIxxxxH").unpack_from
 _UDP_PROTO, _TCP_PROTO = 17, 6
 
 
-def sip_payloads(capture: CaptureFile, port: int | None = None) -> Iterator[Payload]:
+def sip_payloads(capture: CaptureFile, port: int | None = None,
+                 budget: MemoryBudget | None = None,
+                 evicted: Counter[str] | None = None) -> Iterator[Payload]:
     """Yield every SIP message of ``capture`` in capture order.
 
     ``port`` keeps only packets from or to that port. A UDP datagram is one message; a TCP
     stream is cut into messages by ``_tcp``. Non-SIP traffic is skipped silently; the first
     frame of a link type that is not read is reported to ``capture`` (once per link type).
+    Fragments and TCP streams hold at most their shares of ``budget``; what they drop is
+    counted in ``evicted``.
     """
-    defrag = Defragmenter()
-    tcp = TcpReassembler()
+    budget = budget or MemoryBudget()
+    defrag = Defragmenter(max_bytes=budget.fragments, evicted=evicted)
+    tcp = TcpReassembler(max_bytes=budget.tcp, evicted=evicted)
     match_start = START_LINE.match
     unread: set[int] = set()
     for frame, sec, nsec, linktype, data in capture:
@@ -61,7 +69,7 @@ def sip_payloads(capture: CaptureFile, port: int | None = None) -> Iterator[Payl
             if match_start(payload) is None:
                 continue
             yield (frame, sec, nsec, address(src), sport, address(dst), dport, "udp", payload,
-                   "")
+                   "", "")
         elif proto == _TCP_PROTO:
             if len(segment) < 20:
                 continue
@@ -72,6 +80,7 @@ def sip_payloads(capture: CaptureFile, port: int | None = None) -> Iterator[Payl
             flags = offset_flags & 0x3F
             if not payload and not flags & 0x07:  # a bare ACK: nothing to do
                 continue
-            for message, problem in tcp.segment((src, sport, dst, dport), seq, flags, payload):
+            for message, problem, cut in tcp.segment((src, sport, dst, dport), seq, flags,
+                                                     payload):
                 yield (frame, sec, nsec, address(src), sport, address(dst), dport, "tcp",
-                       message, problem)
+                       message, problem, cut)

@@ -101,8 +101,8 @@ def read(path: str | os.PathLike[str], *, port: int | None = None,
     problems = _FirstProblem()
     capture = CaptureFile(path, max_record=max_record, on_problem=on_problem or problems)
     try:
-        for frame, sec, nsec, src, sport, dst, dport, transport, data, problem in sip_payloads(
-                capture, port):
+        for frame, sec, nsec, src, sport, dst, dport, transport, data, problem, _cut in (
+                sip_payloads(capture, port)):
             head = scan_head(data)
             if head is None:  # a stream cut by a hole or a close: no start line left
                 continue

@@ -2,9 +2,12 @@
 in ``_writers``).
 
 One pass over the capture; every bookkeeper holds only live state (open transactions, calls
-in progress, tshark's per-direction states), so memory stays bounded whatever the size of the
-capture. Only what the chosen output needs is computed: a summary skips the RFC 3261
-transaction table unless calls or metrics are asked for.
+in progress, tshark's per-direction states, pending fragments, TCP streams), each within its
+share of one memory budget (``max_memory``, see ``_budget``), so memory stays bounded whatever
+the size and the shape of the capture. What is dropped to hold the budget is counted in
+``evicted``, and a message it affected carries the kinds of state it lost in its record.
+Only what the chosen output needs is computed: a summary skips the RFC 3261 transaction table
+unless calls or metrics are asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sipstatus._codes import lookup
 from sipstatus._errors import SipParseError
 from sipstatus._parse import parse
+from sipstatus.capture._budget import DEFAULT_MAX_MEMORY, EVICTED_KINDS, MemoryBudget
 from sipstatus.capture._calls import OUTCOMES, Call, Calls
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import Head, scan_head
@@ -80,6 +84,7 @@ class Summary:
     capture_error: str | None = None
     damaged_records: int = 0  # records skipped as damaged, reading went on
     evicted: Counter[str] = field(default_factory=Counter)  # dropped to hold the bounds
+    max_memory: int = DEFAULT_MAX_MEMORY
     warnings: list[str] = field(default_factory=list)  # the first MAX_WARNINGS problems
     warning_count: int = 0
 
@@ -126,15 +131,17 @@ class Summary:
             out["calls"] = {"total": self.calls,
                             **{name: self.outcomes[name] for name in OUTCOMES}}
         out["damaged_records"] = self.damaged_records
-        out["evicted"] = {"records": 0, "interfaces": 0, **self.evicted}
+        out["max_memory"] = self.max_memory
+        out["evicted"] = {**dict.fromkeys(EVICTED_KINDS, 0), **self.evicted}
         unlisted = self.warning_count - len(self.warnings)
         out["warnings"] = [*self.warnings, *([f"... and {unlisted} more"] if unlisted else [])]
         out["capture_error"] = self.capture_error
         return out
 
 
-# frame, time, src, sport, dst, dport, transport, head, resend, response_time_ms, error
-Record = tuple[int, float, str, int, str, int, str, Head, bool, float | None, str]
+# frame, time, src, sport, dst, dport, transport, head, resend, response_time_ms, error,
+# evicted (the kinds of state evicted that this message lost, comma-separated, or "")
+Record = tuple[int, float, str, int, str, int, str, Head, bool, float | None, str, str]
 
 
 class Scan:
@@ -143,7 +150,10 @@ class Scan:
     ``records``: yield a :data:`Record` per message from :meth:`run`. ``calls`` / ``metrics``:
     follow RFC 3261 transactions and calls (``on_call`` receives every released call).
     ``validate``: parse every message with ``sipstatus.parse`` and report its errors.
-    ``max_record``: a record longer than this is skipped unread (counted in ``evicted``).
+    ``max_record``: a record longer than this, or than half the budget's share for state (a
+    record held is about twice its size while it is decoded), is skipped unread (counted in
+    ``evicted``). ``max_memory``: the memory budget (bytes) every kind of state shares (see
+    ``_budget``); what is dropped to hold it is counted in ``evicted``.
     Problems after which reading goes on (damaged records, link types not read) become
     warnings of the summary.
     """
@@ -152,12 +162,15 @@ class Scan:
                  calls: bool = False, metrics: bool = False, validate: bool = False,
                  on_call: Callable[[Call], None] | None = None,
                  progress: Callable[[CaptureFile, int], None] | None = None,
-                 max_record: int = MAX_RECORD_BYTES) -> None:
+                 max_record: int = MAX_RECORD_BYTES,
+                 max_memory: int = DEFAULT_MAX_MEMORY) -> None:
         self.port = port
-        self.max_record = max_record
+        self.budget = MemoryBudget(max_memory)
+        self.max_record = min(max_record, self.budget.state // 2)
         self.records = records
         self.validate = validate
-        self.summary = Summary()
+        self.summary = Summary(max_memory=max_memory)
+        evicted = self.summary.evicted
         self.on_call = on_call
         self.progress = progress
         # RFC 3261 transactions feed the records (response times) and the metrics; calls
@@ -165,10 +178,24 @@ class Scan:
         self.follow_transactions = records or metrics
         self.follow = calls or metrics or self.follow_transactions
         self.follow_calls = calls or metrics
-        self.metrics = Metrics() if metrics else None
+        running = ["resend_states"]
+        if self.follow_transactions:
+            running.append("transactions")
+        if self.follow_calls:
+            running.append("calls")
+        if metrics:
+            running.append("registrations")
+        self._running = tuple(running)
+        share = self.budget.dialogs
+        self.metrics = Metrics(share("registrations", running), evicted) if metrics else None
         self._last_ns = 0
-        self.transactions = Transactions(on_release=self._released)
-        self.calls = Calls(self._call_finished)
+        # The bytes and capture time (ns) of the message whose record run() yielded last:
+        # for a consumer that needs more than a record holds (sipstatus.lake).
+        self.message_data = b""
+        self.message_ns = 0
+        self.transactions = Transactions(self._released, share("transactions", running),
+                                         evicted)
+        self.calls = Calls(self._call_finished, share("calls", running), evicted)
 
     def _released(self, txn: Transaction) -> None:
         if self.metrics is not None:
@@ -190,7 +217,9 @@ class Scan:
                 self.summary.captures.append(os.fspath(path))
                 capture = CaptureFile(path, max_record=self.max_record,
                                       on_problem=self._problem)
-                ledger = TsharkLedger()  # tshark's state is per file
+                ledger = TsharkLedger(  # tshark's state is per file
+                    max_bytes=self.budget.dialogs("resend_states", self._running),
+                    evicted=self.summary.evicted)
                 try:
                     yield from self._one(capture, ledger)
                 finally:
@@ -226,8 +255,8 @@ class Scan:
         methods = summary.methods
         codes = summary.status_codes
         payload: Payload
-        for payload in sip_payloads(capture, self.port):
-            frame, sec, nsec, src, sport, dst, dport, transport, data, problem = payload
+        for payload in sip_payloads(capture, self.port, self.budget, summary.evicted):
+            frame, sec, nsec, src, sport, dst, dport, transport, data, problem, lost = payload
             head = scan_head(data, transactions is not None)
             if head is None:
                 continue  # bytes left over by a cut stream, without a start line
@@ -236,7 +265,10 @@ class Scan:
                 progress(capture, summary.messages)
             if transport == "udp":
                 summary.udp += 1
-                resend, setup = observe(head, frame, sec, nsec, src, sport, dst, dport)
+                resend, setup, lost_state = observe(head, frame, sec, nsec, src, sport, dst,
+                                                    dport)
+                if lost_state:
+                    lost = _also(lost, "resend_states")
                 if resend:
                     summary.resent += 1
                 if setup:
@@ -262,15 +294,23 @@ class Scan:
                 self.calls.observe(head, now_ns, frame, src, sport, dst, dport, transport,
                                    resend)
                 continue
-            txn, repeated, elapsed, first_final = transactions.observe(head, now_ns, frame)
+            txn, repeated, elapsed, first_final, lost_txn = transactions.observe(
+                head, now_ns, frame)
+            if lost_txn:
+                lost = _also(lost, "transactions")
             if first_final and metrics is not None and txn is not None:
                 metrics.final_response(txn)
-            if follow_calls:
-                self.calls.observe(head, now_ns, frame, src, sport, dst, dport, transport,
-                                   repeated)
+            if follow_calls and self.calls.observe(head, now_ns, frame, src, sport, dst, dport,
+                                                   transport, repeated):
+                lost = _also(lost, "calls")
             if records:
+                self.message_data, self.message_ns = data, now_ns
                 yield (frame, sec + nsec / 1e9, src, sport, dst, dport, transport, head, resend,
-                       elapsed, error)
+                       elapsed, error, lost)
+
+
+def _also(kinds: str, kind: str) -> str:
+    return f"{kinds},{kind}" if kinds else kind
 
 
 def _validate(data: bytes) -> str:
@@ -283,7 +323,8 @@ def _validate(data: bytes) -> str:
 
 def summarize(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
               port: int | None = None, calls: bool = False,
-              max_record: int = MAX_RECORD_BYTES) -> dict[str, Any]:
+              max_record: int = MAX_RECORD_BYTES,
+              max_memory: int = DEFAULT_MAX_MEMORY) -> dict[str, Any]:
     """Scan capture file(s) and return the summary as a JSON-ready dict.
 
     The counts follow ``tshark -q -z sip,stat``: ``messages`` (every SIP message),
@@ -293,10 +334,13 @@ def summarize(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     ``calls=True`` adds call outcome totals. Damage that ends the reading of a capture raises
     :class:`CaptureError`; problems after which reading goes on are listed in ``warnings``,
     with ``damaged_records`` and ``evicted`` (``records`` longer than ``max_record`` bytes,
-    skipped unread; pcapng ``interfaces`` beyond the number kept) counting what was skipped.
+    skipped unread; pcapng ``interfaces`` beyond the number kept; and the state dropped to
+    hold the memory budget of ``max_memory`` bytes: ``calls``, ``transactions``,
+    ``resend_states``, ``registrations``, ``fragments``, ``tcp_bytes``, ``tcp_streams``)
+    counting what was skipped.
     """
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    scan = Scan(port=port, calls=calls, max_record=max_record)
+    scan = Scan(port=port, calls=calls, max_record=max_record, max_memory=max_memory)
     for _ in scan.run(paths):
         pass
     return scan.summary.as_dict(with_calls=calls)

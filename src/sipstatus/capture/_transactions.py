@@ -23,13 +23,29 @@ Call-ID, CSeq and From tag. The ACK for a non-2xx final response belongs to the 
 transaction; the ACK for a 2xx is found by Call-ID and CSeq number. It works on any transport,
 gives response times in milliseconds with microsecond precision, and releases a transaction
 ``LINGER`` seconds after its last message (64*T1, the longest RFC 3261 timer).
+
+Both are bounded by count as well as time: each holds at most its share of the scan's memory
+budget, counting every entry as an estimate (``RESEND_STATE_ENTRY_BYTES``,
+``TRANSACTION_ENTRY_BYTES``) plus the length of its Call-ID (and branch or From tag). Entries
+are kept in order of their last message, so the least recently active one is evicted first
+(counted in ``evicted["resend_states"]``, ``evicted["transactions"]``; an evicted transaction
+is released as at the end of the capture), and the time sweeps stop at the first entry that is
+still active. A message that finds no state because its state was evicted is reported as
+``lost`` (see :class:`EvictedKeys` for the rare false alarm).
 """
 
 from __future__ import annotations
 
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sipstatus.capture._budget import (
+    RESEND_STATE_ENTRY_BYTES,
+    TRANSACTION_ENTRY_BYTES,
+    EvictedKeys,
+    MemoryBudget,
+)
 from sipstatus.capture._head import Head
 
 LINGER_NS = 32 * 1_000_000_000  # 64*T1 = 32 s: Timers B, D, F, H, J
@@ -63,25 +79,35 @@ class _LedgerState:
 class TsharkLedger:
     """tshark's resend flag and setup time (see the module docstring).
 
-    Deviation: states idle for ``idle_seconds`` of capture time are forgotten, to keep memory
-    bounded; tshark keeps them forever, which changes nothing unless a Call-ID is reused after
-    that long.
+    Deviations, to keep memory bounded: states idle for ``idle_seconds`` of capture time are
+    forgotten (tshark keeps them forever, which changes nothing unless a Call-ID is reused
+    after that long), and beyond ``max_bytes`` the least recently active states are evicted
+    (a resend in an evicted state's direction is then not flagged, nor an ACK's setup time
+    measured).
     """
 
-    def __init__(self, idle_seconds: int = 600) -> None:
+    def __init__(self, idle_seconds: int = 600, max_bytes: int | None = None,
+                 evicted: Counter[str] | None = None) -> None:
         self.idle_seconds = idle_seconds
-        self._states: dict[tuple[object, ...], _LedgerState] = {}
+        self.max_bytes = (MemoryBudget().dialogs("resend_states", ("resend_states",))
+                          if max_bytes is None else max_bytes)
+        self.evicted: Counter[str] = Counter() if evicted is None else evicted
+        self.held = 0
+        self._states: OrderedDict[tuple[str, str, int, str, int], _LedgerState] = (
+            OrderedDict())
+        self._gone = EvictedKeys()
         self._next_sweep = 0
 
     def __len__(self) -> int:
         return len(self._states)
 
     def observe(self, head: Head, frame: int, sec: int, nsec: int, src: str, sport: int,
-                dst: str, dport: int) -> tuple[bool, int]:
-        """Return ``(resend, setup_ms)`` for a UDP message (setup_ms is 0 unless an ACK)."""
+                dst: str, dport: int) -> tuple[bool, int, bool]:
+        """Return ``(resend, setup_ms, lost)`` for a UDP message (setup_ms is 0 unless an
+        ACK; ``lost``: its direction's state was evicted)."""
         cseq = head.cseq_seq
         if cseq is None:
-            return False, 0
+            return False, 0, False
         if sec >= self._next_sweep:
             self._sweep(sec)
         states = self._states
@@ -90,13 +116,19 @@ class TsharkLedger:
         key = (head.call_id, src, sport, dst, dport)
         state = states.get(key)
         setup = 0
+        lost = False
         if is_request and method == "ACK" and state is not None:
             setup = c_milliseconds(sec, nsec, state.sec, state.nsec)
         if state is None:
+            lost = key in self._gone
             state = states[key] = _LedgerState(cseq, method, sec if is_request else 0,
                                                nsec if is_request else 0)
+            self.held += RESEND_STATE_ENTRY_BYTES + len(key[0])
+            if self.held > self.max_bytes:
+                self._evict()
             compare = 0
         else:
+            states.move_to_end(key)
             compare = state.cseq
             if cseq != state.cseq or method != state.method:
                 state.cseq, state.method, state.state, state.frame = cseq, method, _NOTHING, 0
@@ -123,13 +155,26 @@ class TsharkLedger:
                     state.frame = frame
             else:
                 state.state = _PROVISIONAL
-        return resend > 0, setup
+        return resend > 0, setup, lost
+
+    def _evict(self) -> None:
+        """Evict the least recently active states (never the newest) until the rest fit."""
+        states = self._states
+        while self.held > self.max_bytes and len(states) > 1:
+            key, _state = states.popitem(last=False)
+            self.held -= RESEND_STATE_ENTRY_BYTES + len(key[0])
+            self._gone.add(key)
+            self.evicted["resend_states"] += 1
 
     def _sweep(self, now: int) -> None:
         cutoff = now - self.idle_seconds
-        stale = [key for key, state in self._states.items() if state.last_sec < cutoff]
-        for key in stale:
-            del self._states[key]
+        states = self._states
+        while states:
+            key = next(iter(states))
+            if states[key].last_sec >= cutoff:
+                break
+            del states[key]
+            self.held -= RESEND_STATE_ENTRY_BYTES + len(key[0])
         self._next_sweep = now + 60
 
 
@@ -150,26 +195,35 @@ class Transaction:
     final_code: int = 0
     final_ns: int | None = None
     ack_ns: int | None = None
-    responses: set[tuple[int, str]] | None = None  # (code, To tag) seen; made on first use
+    # (code, hash of the To tag) seen, made on first use: a fixed size whatever the tags
+    responses: set[tuple[int, int]] | None = None
 
 
 # What Transactions.observe reports for one message: the transaction (None if unmatched),
 # whether the message is a retransmission in RFC 3261's sense (a copy of a request or final
 # response already seen), the response time in ms (responses: since the request; ACK: since
-# the INVITE), and whether it is the transaction's first final response. A plain tuple: this
-# runs once per message.
-Observation = tuple["Transaction | None", bool, "float | None", bool]
-_UNMATCHED: Observation = (None, False, None, False)
+# the INVITE), whether it is the transaction's first final response, and whether the message
+# lost its transaction to an eviction. A plain tuple: this runs once per message.
+Observation = tuple["Transaction | None", bool, "float | None", bool, bool]
+_UNMATCHED: Observation = (None, False, None, False, False)
+_LOST: Observation = (None, False, None, False, True)
 
 
 class Transactions:
-    """RFC 3261 §17 matching (see the module docstring). ``finished`` collects transactions
-    that were released, for the call and metric bookkeepers to consume."""
+    """RFC 3261 §17 matching (see the module docstring). Released transactions go to
+    ``on_release``: ``LINGER`` after their last message, when evicted, or at :meth:`flush`."""
 
-    def __init__(self, on_release: Callable[[Transaction], None] | None = None) -> None:
+    def __init__(self, on_release: Callable[[Transaction], None] | None = None,
+                 max_bytes: int | None = None, evicted: Counter[str] | None = None) -> None:
         self.on_release = on_release
-        self._live: dict[tuple[object, ...], Transaction] = {}
-        self._invites: dict[tuple[str, int], Transaction] = {}  # (Call-ID, CSeq) -> INVITE
+        self.max_bytes = (MemoryBudget().dialogs("transactions", ("transactions",))
+                          if max_bytes is None else max_bytes)
+        self.evicted: Counter[str] = Counter() if evicted is None else evicted
+        self.held = 0
+        self._live: OrderedDict[tuple[object, ...], Transaction] = OrderedDict()
+        # (Call-ID, CSeq) of an INVITE -> its key in _live
+        self._invites: dict[tuple[str, int], tuple[object, ...]] = {}
+        self._gone = EvictedKeys()
         self._next_sweep = 0
         self.released = 0
 
@@ -183,6 +237,12 @@ class Transactions:
             return head.call_id, branch, method
         return head.call_id, head.cseq_seq, method, head.from_tag
 
+    @staticmethod
+    def _cost(txn: Transaction, key: tuple[object, ...]) -> int:
+        tag = key[1] if len(key) == 3 else key[3]  # the branch, or the From tag
+        return TRANSACTION_ENTRY_BYTES + len(txn.call_id) + (len(tag) if isinstance(tag, str)
+                                                             else 0)
+
     def observe(self, head: Head, now_ns: int, frame: int) -> Observation:
         if now_ns >= self._next_sweep:
             self._sweep(now_ns)
@@ -195,37 +255,50 @@ class Transactions:
     def _request(self, head: Head, now_ns: int, frame: int) -> Observation:
         method = head.method
         cseq = head.cseq_seq or 0
+        live = self._live
         if method == "ACK":
-            invite = self._live.get(self._key(head, "INVITE"))  # ACK to a non-2xx
+            key = self._key(head, "INVITE")  # ACK to a non-2xx
+            invite = live.get(key)
             if invite is None or invite.cseq != head.cseq_seq:
-                invite = self._invites.get((head.call_id, cseq))  # ACK to a 2xx
-            if invite is None:
+                key = self._invites.get((head.call_id, cseq), key)  # ACK to a 2xx
+                invite = live.get(key)
+            if invite is None or invite.cseq != head.cseq_seq:
+                gone = self._gone
+                if key in gone or (head.call_id, cseq) in gone:
+                    return _LOST
                 return _UNMATCHED
+            live.move_to_end(key)
             repeated = invite.ack_ns is not None
             if not repeated:
                 invite.ack_ns = now_ns
             invite.last_ns = now_ns
-            return invite, repeated, (now_ns - invite.start_ns) / 1e6, False
+            return invite, repeated, (now_ns - invite.start_ns) / 1e6, False, False
         key = self._key(head, method)
-        txn = self._live.get(key)
+        txn = live.get(key)
         if txn is not None:
+            live.move_to_end(key)
             txn.requests += 1
             txn.last_ns = now_ns
-            return txn, True, None, False
+            return txn, True, None, False, False
         txn = Transaction(method, head.call_id, cseq, frame, now_ns, now_ns,
                           head.has_to_tag)
-        self._live[key] = txn
+        live[key] = txn
         if method == "INVITE":
-            self._invites[(head.call_id, txn.cseq)] = txn
-        return txn, False, None, False
+            self._invites[(head.call_id, txn.cseq)] = key
+        self.held += self._cost(txn, key)
+        if self.held > self.max_bytes:
+            self._evict()
+        return txn, False, None, False, key in self._gone
 
     def _response(self, head: Head, now_ns: int) -> Observation:
-        txn = self._live.get(self._key(head, head.cseq_method))
+        key = self._key(head, head.cseq_method)
+        txn = self._live.get(key)
         if txn is None or txn.cseq != head.cseq_seq:
-            return _UNMATCHED
+            return _LOST if key in self._gone else _UNMATCHED
+        self._live.move_to_end(key)
         txn.last_ns = now_ns
         code = head.status_code
-        signature = (code, head.to_tag)
+        signature = (code, hash(head.to_tag))
         seen = txn.responses
         if seen is None:
             seen = txn.responses = set()
@@ -242,22 +315,43 @@ class Transactions:
             first_final = True
         # Repeated provisional responses are legitimate (each INVITE retransmission is
         # answered again), so only a repeated final response counts as a retransmission.
-        return txn, repeated and code >= 200, (now_ns - txn.start_ns) / 1e6, first_final
+        return (txn, repeated and code >= 200, (now_ns - txn.start_ns) / 1e6, first_final,
+                False)
+
+    def _evict(self) -> None:
+        """Release the least recently active transactions (never the newest) until the rest
+        fit."""
+        live = self._live
+        gone = self._gone
+        while self.held > self.max_bytes and len(live) > 1:
+            key = next(iter(live))
+            txn = live[key]
+            gone.add(key)
+            if txn.method == "INVITE":
+                gone.add((txn.call_id, txn.cseq))
+            self.evicted["transactions"] += 1
+            self._release(key)
 
     def _sweep(self, now_ns: int) -> None:
         cutoff = now_ns - LINGER_NS
-        self._release([key for key, txn in self._live.items() if txn.last_ns < cutoff])
+        live = self._live
+        while live:
+            key = next(iter(live))
+            if live[key].last_ns >= cutoff:
+                break
+            self._release(key)
         self._next_sweep = now_ns + LINGER_NS // 4
 
     def flush(self) -> None:
         """Release every transaction (at the end of the capture)."""
-        self._release(list(self._live))
+        while self._live:
+            self._release(next(iter(self._live)))
 
-    def _release(self, keys: list[tuple[object, ...]]) -> None:
-        for key in keys:
-            txn = self._live.pop(key)
-            if txn.method == "INVITE":
-                self._invites.pop((txn.call_id, txn.cseq), None)
-            self.released += 1
-            if self.on_release is not None:
-                self.on_release(txn)
+    def _release(self, key: tuple[object, ...]) -> None:
+        txn = self._live.pop(key)
+        self.held -= self._cost(txn, key)
+        if txn.method == "INVITE" and self._invites.get((txn.call_id, txn.cseq)) == key:
+            del self._invites[(txn.call_id, txn.cseq)]
+        self.released += 1
+        if self.on_release is not None:
+            self.on_release(txn)

@@ -1,5 +1,10 @@
 """The output formats of ``sipstatus scan``: per-message records as JSONL or CSV, calls as they
-are released (text, JSON, JSONL, CSV), RFC 6076 metrics, and the summary as text."""
+are released (text, JSON, JSONL, CSV), RFC 6076 metrics, and the summary as text.
+
+A record's ``evicted`` field names, comma-separated, the kinds of state the message lost to
+the memory budget (``resend_states``: its resend flag may be missing; ``transactions``: its
+response time; ``calls``: its call had been released before its outcome was settled;
+``tcp_bytes``: its body was counted off, not held), or is empty."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from sipstatus.capture._scan import Record, code_view
 RECORD_FIELDS = (
     "frame", "time", "src", "sport", "dst", "dport", "transport", "kind", "method",
     "status_code", "reason", "category", "action", "call_id", "cseq_seq", "cseq_method",
-    "via_branch", "from_tag", "to_tag", "resend", "response_time_ms", "error",
+    "via_branch", "from_tag", "to_tag", "resend", "response_time_ms", "error", "evicted",
 )
 CALL_FIELDS = (
     "call_id", "outcome", "ended", "final_code", "frame", "start", "src", "sport", "dst",
@@ -27,7 +32,7 @@ _NO_CODE = '"category":"","action":""'
 
 
 def record_values(record: Record) -> tuple[object, ...]:
-    frame, when, src, sport, dst, dport, transport, head, resend, rtime, error = record
+    frame, when, src, sport, dst, dport, transport, head, resend, rtime, error, evicted = record
     code = head.status_code
     view = code_view(code) if code else None
     return (
@@ -35,7 +40,7 @@ def record_values(record: Record) -> tuple[object, ...]:
         code if code else None, head.reason, view.category if view else "",
         view.action if view else "", head.call_id, head.cseq_seq, head.cseq_method,
         head.via_branch, head.from_tag, head.to_tag, resend,
-        round(rtime, 3) if rtime is not None else None, error,
+        round(rtime, 3) if rtime is not None else None, error, evicted,
     )
 
 
@@ -53,7 +58,8 @@ def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:
 def _jsonl_lines(records: Iterable[Record], batch: list[str], out: IO[str]) -> None:
     q = _quote
     add = batch.append
-    for frame, when, src, sport, dst, dport, transport, head, resend, rtime, error in records:
+    for (frame, when, src, sport, dst, dport, transport, head, resend, rtime, error,
+         evicted) in records:
         code = head.status_code
         seq = head.cseq_seq
         elapsed = "null" if rtime is None else repr(round(rtime, 3))
@@ -68,7 +74,7 @@ def _jsonl_lines(records: Iterable[Record], batch: list[str], out: IO[str]) -> N
             f'"cseq_method":{q(head.cseq_method)},"via_branch":{q(head.via_branch)},'
             f'"from_tag":{q(head.from_tag)},"to_tag":{q(head.to_tag)},'
             f'"resend":{"true" if resend else "false"},"response_time_ms":{elapsed},'
-            f'"error":{q(error)}}}\n')
+            f'"error":{q(error)},"evicted":"{evicted}"}}\n')
         if len(batch) >= 256:
             out.write("".join(batch))
             batch.clear()
@@ -221,20 +227,44 @@ def write_summary_text(summary: dict[str, Any], out: IO[str]) -> None:
 
 
 def _write_skipped(summary: dict[str, Any], w: Callable[[str], object]) -> None:
-    """What the scan skipped or could not read, if anything."""
+    """What the scan skipped, dropped or could not read, if anything."""
     evicted = summary["evicted"]
     counts = (("Damaged records skipped", summary["damaged_records"]),
               ("Records over the record budget, skipped unread", evicted["records"]),
               ("pcapng interfaces beyond the number kept", evicted["interfaces"]))
-    warnings = summary["warnings"]
-    if not warnings and not any(count for _, count in counts):
-        return
+    dropped = [(_EVICTED_LABELS.get(kind, kind), count) for kind, count in evicted.items()
+               if count and kind not in ("records", "interfaces")]
     if any(count for _, count in counts):
         w("\nSkipped\n")
     for label, count in counts:
         if count:
-            w(f"  {label:<48} {count:>8}\n")
+            w(f"  {label:<48} {count:>10}\n")
+    if dropped:
+        w(f"\nDropped to hold the memory budget of {budget_size(summary['max_memory'])} "
+          f"(--max-memory)\n")
+        for label, count in dropped:
+            w(f"  {label:<48} {count:>10}\n")
+    warnings = summary["warnings"]
     if warnings:
         w("\nWarnings\n")
         for warning in warnings:
             w(f"  {warning}\n")
+
+
+_EVICTED_LABELS = {
+    "calls": "Calls released before their outcome was settled",
+    "transactions": "Transactions released early",
+    "resend_states": "Resend states (tshark's) evicted",
+    "registrations": "Registrations waiting for a 2xx evicted",
+    "fragments": "IP fragments given up",
+    "tcp_bytes": "TCP bytes dropped or counted off",
+    "tcp_streams": "TCP streams forgotten",
+}
+
+
+def budget_size(count: int) -> str:
+    """A byte count as people write a budget: ``64 MiB``, ``1 GiB``, ``1000 bytes``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale and count % scale == 0:
+            return f"{count // scale} {unit}"
+    return f"{count} bytes"
