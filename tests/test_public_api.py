@@ -23,6 +23,7 @@ from hypothesis import given, settings
 
 import sipstatus
 import sipstatus.capture
+import sipstatus.lake
 import sipstatus.strategies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +40,13 @@ PACKAGE_ALL = [
     "iter_messages", "lookup", "parse", "parse_request", "parse_response", "parse_status_line",
 ]
 
-CAPTURE_ALL = ["CaptureError", "CapturedMessage", "Head", "read", "summarize"]
-#: Names of sipstatus.capture not starting with "_" (modules and `annotations` left out).
+CAPTURE_ALL = ["CaptureError", "CapturedMessage", "Head", "read", "summarize", "to_arrow"]
+#: Names of sipstatus.capture not starting with "_" (modules and `annotations` left out;
+#: to_arrow is the lake's, imported when first asked for).
 CAPTURE_PUBLIC = ["CaptureError", "CapturedMessage", "Head", "read", "summarize"]
+
+LAKE_ALL = ["LakeBuild", "LakeError", "SCHEMA_VERSION", "build", "columns", "expand_inputs",
+            "schema", "to_arrow"]
 
 STRATEGIES_ALL = ["MUTATION_LABELS", "Mutation", "malformed", "requests", "responses",
                   "status_lines"]
@@ -65,10 +70,11 @@ OPTIONS = {
     "explain": {"-h", "--help", "--json", "--owns-call-id", "--no-owns-call-id"},
     "codes": {"-h", "--help", "--class", "--json"},
     "scan": {"-h", "--help", "--port", "--format", "--summary", "--calls", "--metrics",
-             "--validate", "--no-progress"},
+             "--validate", "--max-memory", "--no-progress", "--out", "--append", "--raw"},
     "fuzz": {"-h", "--help", "--answer", "--listen", "--replay", "--cases", "--duration",
              "--rate", "--seed", "--malformed-ratio", "--methods", "--probe-timeout",
-             "--probe-retries", "--reply-wait", "--idle-timeout", "--out", "-q", "--quiet"},
+             "--probe-retries", "--reply-wait", "--idle-timeout", "--out", "--overwrite", "-q",
+             "--quiet"},
 }
 
 #: The positional arguments (metavars) of each sub-command.
@@ -112,15 +118,17 @@ def test_package_public_names_are_its_all() -> None:
 
 @pytest.mark.parametrize(("module", "all_names", "public"), [
     (sipstatus.capture, CAPTURE_ALL, CAPTURE_PUBLIC),
+    (sipstatus.lake, LAKE_ALL, LAKE_ALL),
     (sipstatus.strategies, STRATEGIES_ALL, STRATEGIES_PUBLIC),
-], ids=["capture", "strategies"])
+], ids=["capture", "lake", "strategies"])
 def test_module_names(module: types.ModuleType, all_names: list[str],
                       public: list[str]) -> None:
     assert sorted(module.__all__) == all_names
     assert _public_names(module) == public
 
 
-@pytest.mark.parametrize("name", ["sipstatus", "sipstatus.capture", "sipstatus.strategies"])
+@pytest.mark.parametrize("name", ["sipstatus", "sipstatus.capture", "sipstatus.lake",
+                                  "sipstatus.strategies"])
 def test_star_import_gives_the_same_objects(name: str) -> None:
     module = importlib.import_module(name)
     namespace = _star_import(name)

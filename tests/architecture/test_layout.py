@@ -13,7 +13,7 @@ import sipstatus
 
 PACKAGE = Path(sipstatus.__file__).parent
 #: Public modules: what users import. Private modules must not import them.
-FACADES = {"sipstatus", "sipstatus.strategies", "sipstatus.capture"}
+FACADES = {"sipstatus", "sipstatus.strategies", "sipstatus.capture", "sipstatus.lake"}
 
 
 def _module_name(path: Path) -> str:
@@ -110,7 +110,7 @@ def test_nobody_imports_another_modules_underscored_names() -> None:
 def test_subsystems_are_packages() -> None:
     top = {path.name for path in PACKAGE.glob("*.py")}
     assert not [name for name in top if name.startswith(("_fuzz_", "_cmd_"))]
-    assert {"_fuzz", "_cli", "capture"} <= {path.name for path in PACKAGE.iterdir()
+    assert {"_fuzz", "_cli", "capture", "lake"} <= {path.name for path in PACKAGE.iterdir()
                                            if (path / "__init__.py").exists()}
 
 

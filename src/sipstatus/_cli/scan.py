@@ -8,15 +8,18 @@ import sys
 from typing import IO, Any
 
 from sipstatus._cli.terminal import Progress, stderr_is_terminal
+from sipstatus.capture._budget import DEFAULT_MAX_MEMORY, MIN_MAX_MEMORY, parse_size
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._scan import Scan
 from sipstatus.capture._writers import (
     CallWriter,
+    budget_size,
     write_csv,
     write_jsonl,
     write_metrics,
     write_summary_text,
 )
+from sipstatus.lake._build import LakeError, build
 
 _DESCRIPTION = """\
 Read pcap or pcapng captures (gzip-compressed too) and report their SIP traffic: by default a
@@ -24,6 +27,10 @@ summary with the numbers of `tshark -q -z sip,stat` (messages, resent messages, 
 request methods, INVITE-to-ACK setup time), each code with its class and advice. --format
 jsonl/csv give one record per SIP message; --calls one row per call with its outcome;
 --metrics the RFC 6076 metrics.
+
+Memory: --max-memory (default 64M) bounds what the scan holds (calls, transactions, resend
+states, fragments, TCP data); what is dropped to hold it is counted under "evicted" in the
+summary (and noted on stderr), and a record it affected names it in its "evicted" field.
 
 Exit status: 0 fine; 1 a capture damaged beyond reading on (the summary covers what was read
 before), warnings (records skipped as damaged or over the record budget, link types not read:
@@ -39,9 +46,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=None,
                         help="only traffic from or to this port (default: SIP on any port, "
                              "recognised by its start line)")
-    parser.add_argument("--format", choices=("text", "json", "jsonl", "csv"), default=None,
+    parser.add_argument("--format", choices=("text", "json", "jsonl", "csv", "parquet"),
+                        default=None,
                         help="text (default), json (one object), jsonl or csv (one record a "
-                             "line)")
+                             "line), parquet (the SIP lake in --out: docs/lake.md)")
     parser.add_argument("--summary", action="store_true",
                         help="the summary (the default output; with --format json: one JSON "
                              "object)")
@@ -52,13 +60,36 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--validate", action="store_true",
                         help="also parse every message with the full grammar and report its "
                              "errors (slower)")
+    parser.add_argument("--max-memory", type=_size, default=DEFAULT_MAX_MEMORY, metavar="SIZE",
+                        help="memory budget of the scan: bytes, or with K, M, G (powers of "
+                             "1024); default 64M, at least 4M")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is shown only when stderr is a terminal)")
+    lake = parser.add_argument_group("the SIP lake (--format parquet)")
+    lake.add_argument("--out", metavar="DIR", default=None,
+                      help="the lake's directory: DIR/messages/ and DIR/calls/ (empty or new)")
+    lake.add_argument("--append", action="store_true",
+                      help="add to the lake already in --out")
+    lake.add_argument("--raw", action="store_true",
+                      help="keep each message's bytes (the raw column)")
     parser.set_defaults(func=run)
+
+
+def _size(text: str) -> int:
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if size < MIN_MAX_MEMORY:
+        raise argparse.ArgumentTypeError(f"{text} is below the minimum of "
+                                         f"{budget_size(MIN_MAX_MEMORY)}")
+    return size
 
 
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or "text"
+    if fmt == "parquet" or args.out is not None or args.append or args.raw:
+        return _lake(args)
     summary = args.summary or fmt == "json" or not (args.calls or args.metrics or
                                                     fmt in ("jsonl", "csv"))
     sections = [name for name, wanted in (("--summary", args.summary), ("--calls", args.calls),
@@ -76,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     call_writer = CallWriter(fmt, out) if args.calls else None
     scan = Scan(port=args.port, records=records, calls=args.calls or summary,
                 metrics=args.metrics, validate=args.validate, on_call=call_writer,
-                progress=progress)
+                progress=progress, max_memory=args.max_memory)
     failure: str | None = None
     try:
         stream = scan.run(args.captures)
@@ -119,6 +150,12 @@ def run(args: argparse.Namespace) -> int:
                 out.write("\n")
             write_metrics(metrics, fmt, out)
     out.flush()
+    dropped = [f"{kind} {count}" for kind, count in result["evicted"].items()
+               if count and kind not in ("records", "interfaces")]
+    if dropped:
+        print(f"sipstatus scan: note: dropped to hold the memory budget of "
+              f"{budget_size(args.max_memory)} (--max-memory): {', '.join(dropped)}",
+              file=sys.stderr)
     for warning in result["warnings"]:
         print(f"sipstatus scan: warning: {warning}", file=sys.stderr)
     if failure is not None:
@@ -130,3 +167,41 @@ def run(args: argparse.Namespace) -> int:
         print(f"sipstatus scan: {scan.summary.broken} broken SIP message(s)", file=sys.stderr)
         return 1
     return 0
+
+
+def _lake(args: argparse.Namespace) -> int:
+    """``--format parquet --out DIR``: the captures into the SIP lake (sipstatus.lake)."""
+    if args.format != "parquet" or args.out is None:
+        print("sipstatus scan: --out, --append and --raw go with --format parquet, and "
+              "--format parquet needs --out DIR", file=sys.stderr)
+        return 2
+    others = [flag for flag, wanted in (("--summary", args.summary), ("--calls", args.calls),
+                                        ("--metrics", args.metrics),
+                                        ("--validate", args.validate)) if wanted]
+    if others:
+        print(f"sipstatus scan: --format parquet writes the lake's tables (messages and "
+              f"calls); {', '.join(others)} do not apply", file=sys.stderr)
+        return 2
+    progress = Progress(sys.stderr) if stderr_is_terminal() and not args.no_progress else None
+    try:
+        lake = build(args.captures, args.out, append=args.append, raw=args.raw,
+                     port=args.port, progress=progress)
+    except (FileExistsError, NotADirectoryError, LakeError) as exc:  # the --out given
+        print(f"sipstatus scan: {exc}", file=sys.stderr)
+        return 2
+    except (ImportError, OSError) as exc:  # pyarrow missing; a capture missing or unreadable
+        print(f"sipstatus scan: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if progress is not None:
+            progress.clear()
+    summary = lake.summary
+    print(f"{lake.messages} messages and {lake.calls} calls from {len(summary['captures'])} "
+          f"capture(s) written to {lake.out} ({len(lake.parts)} Parquet files)")
+    for warning in summary["warnings"]:
+        print(f"sipstatus scan: warning: {warning}", file=sys.stderr)
+    if lake.capture_error is not None:
+        print(f"sipstatus scan: {lake.capture_error}", file=sys.stderr)
+    if summary["broken"]:
+        print(f"sipstatus scan: {summary['broken']} broken SIP message(s)", file=sys.stderr)
+    return 1 if lake.capture_error or summary["warnings"] or summary["broken"] else 0

@@ -1,0 +1,191 @@
+"""``build``: captures → the lake (``messages`` and ``calls`` as Hive-partitioned Parquet).
+
+The run is a map step (``_map.CaptureMap``: captures → record batches, released calls
+joined with their facts) and a write step (``_parts``: hourly parts, sorted, staged, then
+published). Inputs are taken in the order given; a directory or a glob stands for its
+captures in natural order (``trace.pcap2`` before ``trace.pcap10``), so that calls spanning
+rotated files are followed across them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sipstatus.capture._errors import CaptureError
+from sipstatus.capture._pcap import CaptureFile
+from sipstatus.lake._arrow import pyarrow
+from sipstatus.lake._map import CaptureMap
+from sipstatus.lake._parts import (
+    STAGING_PREFIX,
+    PartWriter,
+    publish,
+    staging_folder,
+)
+from sipstatus.lake._schema import SCHEMA_VERSION, VERSION_KEY, schema
+
+TABLES = ("messages", "calls")
+#: What a file found in a directory is taken for a capture by: its name ends in .pcap,
+#: .pcapng or .cap, perhaps numbered (tcpdump -C: trace.pcap1) and gzip-compressed.
+CAPTURE_NAME = re.compile(r".*\.(?:pcap|pcapng|cap)[0-9]*(?:\.gz)?", re.I)
+_GLOB_CHARS = re.compile(r"[*?[]")
+
+PathLike = str | os.PathLike[str]
+
+
+class LakeError(ValueError):
+    """The lake in ``out`` cannot take this build (another schema version, or ``raw``
+    differing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LakeBuild:
+    """What a build wrote. ``summary`` is the scan's summary (the JSON object of
+    ``sipstatus scan --format json``: counts, warnings, ``capture_error``)."""
+
+    out: str
+    captures: tuple[str, ...]
+    messages: int
+    calls: int
+    parts: tuple[str, ...]  # the Parquet files written, relative to ``out``
+    summary: dict[str, Any]
+
+    @property
+    def capture_error(self) -> str | None:
+        """The damage that ended the reading early, or ``None``."""
+        error: str | None = self.summary["capture_error"]
+        return error
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    return [(0, int(piece)) if piece.isdigit() else (1, piece)
+            for piece in re.split(r"([0-9]+)", text) if piece]
+
+
+def expand_inputs(paths: Iterable[PathLike]) -> list[str]:
+    """The capture files that ``paths`` name, each once, in order.
+
+    A file is taken as it is. A directory stands for the files below it whose names look like
+    captures (:data:`CAPTURE_NAME`); a path that does not exist but holds ``*``, ``?`` or
+    ``[`` is a glob (``**`` crosses directories) and stands for the files it matches whose
+    names look like captures. Both come in natural order. ``FileNotFoundError`` for a path
+    that names nothing.
+    """
+    found: list[str] = []
+    for given in paths:
+        path = os.fspath(given)
+        if os.path.isdir(path):
+            members = [os.path.join(root, name) for root, dirs, names in os.walk(path)
+                       for name in names if CAPTURE_NAME.fullmatch(name)]
+        elif os.path.exists(path):
+            members = [path]
+        elif _GLOB_CHARS.search(path):
+            members = [match for match in glob.glob(path, recursive=True)
+                       if os.path.isfile(match)
+                       and CAPTURE_NAME.fullmatch(os.path.basename(match))]
+            if not members:
+                raise FileNotFoundError(f"no capture file matches {path}")
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+        if len(members) > 1:
+            members.sort(key=_natural)
+        found += members
+    seen: set[str] = set()
+    unique = []
+    for path in found:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def _check_out(out: Path, *, append: bool, raw: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} is not a directory")
+    if not out.exists():
+        return
+    entries = sorted(os.listdir(out))
+    if not append:
+        if entries:
+            stale = [e for e in entries if e.startswith(STAGING_PREFIX)]
+            hint = (f" ({', '.join(stale)}: the staging folder of a run that was stopped; "
+                    f"remove it)" if stale else "")
+            raise FileExistsError(f"{out} is not empty{hint}: choose an empty or new "
+                                  f"directory, or append to the lake there (append=True, "
+                                  f"--append)")
+        return
+    pa = pyarrow()
+    for table in TABLES:
+        parts = sorted((out / table).glob("**/part-*.parquet"))
+        if not parts:
+            continue
+        found = pa.parquet.read_schema(parts[0])
+        version = (found.metadata or {}).get(VERSION_KEY.encode(), b"").decode()
+        if version != SCHEMA_VERSION:
+            raise LakeError(f"{parts[0]} is not of lake schema {SCHEMA_VERSION} "
+                             f"({VERSION_KEY}={version or 'none'}): cannot append")
+        if found.names != schema(table, raw=raw).names:
+            with_raw = "with" if "raw" in found.names else "without"
+            raise LakeError(f"the lake in {out} was built {with_raw} the raw column: "
+                             f"append {with_raw} it too (raw=..., --raw)")
+
+
+def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | None = None,
+          dask: str | None = None, append: bool = False, raw: bool = False,
+          port: int | None = None,
+          progress: Callable[[CaptureFile, int], None] | None = None) -> LakeBuild:
+    """Turn captures into the lake in ``out``: ``messages/`` and ``calls/``, Parquet (schema
+    v1, docs/lake.md) partitioned by ``date=``/``hour=`` (UTC) of ``ts`` and ``first_ts``.
+
+    ``paths``: capture files, directories and globs (:func:`expand_inputs`), scanned as one
+    stream in that order. ``out`` must be empty or new, unless ``append=True`` (then the
+    lake there must have the same schema). ``raw=True`` adds the message bytes to
+    ``messages``; ``port`` keeps only traffic from or to that port; ``progress`` is called as
+    ``Scan`` calls it.
+
+    Parts are written into a hidden staging folder of ``out`` and moved into place when the
+    run has succeeded: a run that fails leaves no part behind. A damaged capture ends the
+    reading as in ``sipstatus scan``: what was read before it is written, and the damage is
+    in ``capture_error`` of the result. The same input gives the same files, rows and order
+    on every run.
+
+    ``jobs`` and ``dask`` are reserved for the parallel runs of issue 12: only ``jobs=None``
+    or ``1`` and ``dask=None`` are accepted today. Needs pyarrow
+    (``pip install 'sipstatus[lake]'``).
+    """
+    if jobs not in (None, 1):
+        raise NotImplementedError("jobs: only one process (jobs=1) is implemented so far")
+    if dask is not None:
+        raise NotImplementedError("dask: runs on a Dask cluster are not implemented so far")
+    pyarrow()
+    captures = expand_inputs([paths] if isinstance(paths, (str, os.PathLike)) else paths)
+    folder = Path(out)
+    _check_out(folder, append=append, raw=raw)
+    staging = staging_folder(folder)
+    try:
+        writers = {table: PartWriter(staging, table, schema(table, raw=raw))
+                   for table in TABLES}
+        mapper = CaptureMap(raw=raw, port=port, progress=progress)
+        try:
+            for table, batch in mapper.batches(captures):
+                writers[table].add(batch)
+        except CaptureError:
+            pass  # in the summary's capture_error; what was read before is written
+        placed: list[Path] = []
+        for table, writer in writers.items():
+            writer.close()
+            (folder / table).mkdir(exist_ok=True)
+        for table, writer in writers.items():
+            placed += publish(folder, table, writer.staged)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return LakeBuild(os.fspath(out), tuple(captures), writers["messages"].rows,
+                     writers["calls"].rows, tuple(str(p.relative_to(folder)) for p in placed),
+                     mapper.scan.summary.as_dict(with_calls=True))
