@@ -218,3 +218,59 @@ def test_received_guard_changes_no_match(text: str) -> None:
     for start in range(len(text) + 1):
         found, expected = guarded.match(text, start), unguarded.match(text, start)
         assert (found and found.end()) == (expected and expected.end()), (text, start)
+
+
+# Terminals that read runs of octets possessively, or skip a doomed alternative, for speed
+# only (grammar/core.lark QUOTED_STRING and CTEXT; grammar/uri.lark USER, BARE_USER,
+# DOMAINLABEL and HOST): each must match exactly what its per-octet ABNF form matches, to the
+# same length, from every position.
+_DOMAINLABEL_RUN = r"[A-Za-z0-9]++(?:-++[A-Za-z0-9]++)*+"
+_DOMAINLABEL_ABNF = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+_HOST_GUARD = r"(?=[0-9.]*+[A-Za-z\-])"
+# grammar/uri.lark URI_OTHER_PARAM_ENDS: the named URI parameters only where other-param
+# does not match (linear time); it removes no match either.
+_PARAM_OCTET = r"(?:[\[\]\/:&+$A-Za-z0-9\-_.!~*'()]|%[0-9A-Fa-f]{2})"
+_URI_PARAM_GUARD = (rf"(?!{_PARAM_OCTET}++(?:={_PARAM_OCTET}++)?+"
+                    r"(?![\[\]\/:&+$A-Za-z0-9\-_.!~*'()%=`]))")
+
+
+def _abnf_form(pattern: str) -> str:
+    """``pattern`` with the speed-only forms undone: DOMAINLABEL as the ABNF writes it, no
+    HOST guard, and every possessive run of one-octet characters back to one octet a
+    branch (the per-octet alternation the ABNF transcribes)."""
+    pattern = pattern.replace(_DOMAINLABEL_RUN, _DOMAINLABEL_ABNF).replace(_HOST_GUARD, "")
+    return pattern.replace(_URI_PARAM_GUARD, "").replace("]++", "]")
+
+
+_RUN_TERMINALS = ("QUOTED_STRING", "GEN_VALUE", "CTEXT", "HOST_TOKEN", "WARN_AGENT",
+                  "ADDR_SPEC", "BARE_ADDR_SPEC", "REQUEST_URI")
+_RUN_CHARS = "abAZ09-.:;@%?/&=+$,!~*'()[]<>\"\\ \t_`{}#\x7f\xc3\xa9\x80\xff"
+_RUN_PIECES = ("sip:", "sips:", "tel:", "alice", "+1555", "@", "192.0.2.4", "10.1", "a-b", "-",
+               ".", "example.com", "1.2.3.4a", ":5060", ";lr", ";user=phone", "%41", "%4",
+               "?h=v", "[2001:db8::1]", '"', "\\", '\\"', "(", ")", " ", "x y", "\xc3\xa9",
+               ";method=INVITE", ";transport=tcp", ";maddr=a.b", ";maddr=1.2.3.4", ";ttl=5",
+               ";ttl=1234", ";lr", "`", "=", "%", ";x=y", ">")
+
+
+def test_run_terminals_are_what_the_test_undoes() -> None:
+    patterns = {name: parser().get_terminal(name).pattern.to_regexp()
+                for name in _RUN_TERMINALS}
+    assert "]++" in patterns["QUOTED_STRING"] and "]++" in patterns["CTEXT"]
+    assert _DOMAINLABEL_RUN in patterns["HOST_TOKEN"] and _HOST_GUARD in patterns["HOST_TOKEN"]
+    assert "]++" in patterns["ADDR_SPEC"] and "]++" in patterns["BARE_ADDR_SPEC"]  # (BARE_)USER
+    assert _URI_PARAM_GUARD in patterns["ADDR_SPEC"] and _URI_PARAM_GUARD in patterns[
+        "REQUEST_URI"]
+    for pattern in patterns.values():
+        assert "++" not in _abnf_form(pattern) and "*+" not in _abnf_form(pattern)
+
+
+@pytest.mark.parametrize("name", _RUN_TERMINALS)
+@settings(max_examples=150)
+@given(text=st.text(st.sampled_from(_RUN_CHARS), max_size=30)
+       | st.lists(st.sampled_from(_RUN_PIECES), max_size=8).map("".join))
+def test_run_terminals_change_no_match(name: str, text: str) -> None:
+    pattern = parser().get_terminal(name).pattern.to_regexp()
+    fast, abnf = re.compile(pattern), re.compile(_abnf_form(pattern))
+    for start in range(len(text) + 1):
+        found, expected = fast.match(text, start), abnf.match(text, start)
+        assert (found and found.end()) == (expected and expected.end()), (text, start)
