@@ -408,8 +408,8 @@ def test_directories_and_globs_stand_for_their_captures_in_natural_order(
 
 
 def test_the_reserved_arguments_say_they_are_not_implemented(tmp_path: Path) -> None:
-    with pytest.raises(NotImplementedError, match="jobs"):
-        build(DISTINCT[0], tmp_path, jobs=2)
+    with pytest.raises(ValueError, match="jobs"):
+        build(DISTINCT[0], tmp_path, jobs=0)
     with pytest.raises(NotImplementedError, match="dask"):
         build(DISTINCT[0], tmp_path, dask="local")
 

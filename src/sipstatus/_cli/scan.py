@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import IO, Any
 
@@ -20,6 +21,7 @@ from sipstatus.capture._writers import (
     write_summary_text,
 )
 from sipstatus.lake._build import LakeError, build
+from sipstatus.lake._jobs import WorkerError
 
 _DESCRIPTION = """\
 Read pcap or pcapng captures (gzip-compressed too) and report their SIP traffic: by default a
@@ -72,6 +74,9 @@ def register(subparsers: Any) -> None:
                       help="add to the lake already in --out")
     lake.add_argument("--raw", action="store_true",
                       help="keep each message's bytes (the raw column)")
+    lake.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                      help="worker processes mapping the captures, one file each (default: "
+                           "all cores; 1: this process only); the output is the same")
     parser.set_defaults(func=run)
 
 
@@ -86,9 +91,20 @@ def _size(text: str) -> int:
     return size
 
 
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return jobs
+
+
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or "text"
-    if fmt == "parquet" or args.out is not None or args.append or args.raw:
+    if (fmt == "parquet" or args.out is not None or args.append or args.raw
+            or args.jobs is not None):
         return _lake(args)
     summary = args.summary or fmt == "json" or not (args.calls or args.metrics or
                                                     fmt in ("jsonl", "csv"))
@@ -172,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
 def _lake(args: argparse.Namespace) -> int:
     """``--format parquet --out DIR``: the captures into the SIP lake (sipstatus.lake)."""
     if args.format != "parquet" or args.out is None:
-        print("sipstatus scan: --out, --append and --raw go with --format parquet, and "
+        print("sipstatus scan: --out, --append, --raw and --jobs go with --format parquet, and "
               "--format parquet needs --out DIR", file=sys.stderr)
         return 2
     others = [flag for flag, wanted in (("--summary", args.summary), ("--calls", args.calls),
@@ -185,11 +201,15 @@ def _lake(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr) if stderr_is_terminal() and not args.no_progress else None
     try:
         lake = build(args.captures, args.out, append=args.append, raw=args.raw,
-                     port=args.port, progress=progress)
+                     port=args.port, progress=progress,
+                     jobs=args.jobs if args.jobs is not None else os.cpu_count() or 1)
     except (FileExistsError, NotADirectoryError, LakeError) as exc:  # the --out given
         print(f"sipstatus scan: {exc}", file=sys.stderr)
         return 2
     except (ImportError, OSError) as exc:  # pyarrow missing; a capture missing or unreadable
+        print(f"sipstatus scan: {exc}", file=sys.stderr)
+        return 1
+    except WorkerError as exc:  # a worker process raised or died: nothing was published
         print(f"sipstatus scan: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -27,7 +27,7 @@ from sipstatus.capture._calls import OUTCOMES, Call, Calls
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import Head, scan_head
 from sipstatus.capture._metrics import Metrics
-from sipstatus.capture._packets import Payload, sip_payloads
+from sipstatus.capture._packets import sip_payloads
 from sipstatus.capture._pcap import MAX_RECORD_BYTES, CaptureFile
 from sipstatus.capture._transactions import Transaction, Transactions, TsharkLedger
 
@@ -186,12 +186,14 @@ class Scan:
         if metrics:
             running.append("registrations")
         self._running = tuple(running)
+        #: The share of tshark's resend ledger of each file (a per-file map needs it).
+        self.ledger_bytes = self.budget.dialogs("resend_states", self._running)
         share = self.budget.dialogs
         self.metrics = Metrics(share("registrations", running), evicted) if metrics else None
         self._last_ns = 0
         # The bytes and capture time (ns) of the message whose record run() yielded last:
         # for a consumer that needs more than a record holds (sipstatus.lake).
-        self.message_data = b""
+        self.message_data: Any = b""
         self.message_ns = 0
         self.transactions = Transactions(self._released, share("transactions", running),
                                          evicted)
@@ -218,8 +220,7 @@ class Scan:
                 capture = CaptureFile(path, max_record=self.max_record,
                                       on_problem=self._problem)
                 ledger = TsharkLedger(  # tshark's state is per file
-                    max_bytes=self.budget.dialogs("resend_states", self._running),
-                    evicted=self.summary.evicted)
+                    max_bytes=self.ledger_bytes, evicted=self.summary.evicted)
                 try:
                     yield from self._one(capture, ledger)
                 finally:
@@ -228,10 +229,14 @@ class Scan:
             self.summary.capture_error = str(exc)
             raise
         finally:
-            if self.follow_transactions:
-                self.transactions.flush()
-            if self.follow_calls:
-                self.calls.flush(self._last_ns)
+            self._release_all()
+
+    def _release_all(self) -> None:
+        """The end of the captures: every open transaction and call is released."""
+        if self.follow_transactions:
+            self.transactions.flush()
+        if self.follow_calls:
+            self.calls.flush(self._last_ns)
 
     def _problem(self, problem: CaptureError) -> None:
         self.summary.warn(str(problem))
@@ -243,47 +248,66 @@ class Scan:
         summary.evicted["interfaces"] += capture.evicted_interfaces
 
     def _one(self, capture: CaptureFile, ledger: TsharkLedger) -> Iterator[Record]:
+        return self._reduce(capture, map_capture(
+            capture, ledger, port=self.port, budget=self.budget, evicted=self.summary.evicted,
+            validate=self.validate, full_head=self.follow_transactions))
+
+    def run_mapped(self, files: Iterable[MappedFile]) -> Iterator[Record]:
+        """As :meth:`run`, over captures whose per-file map (:func:`map_capture`) was run
+        elsewhere (another process): only the state that crosses files (transactions, calls)
+        and the counts are replayed here, in the order given, so the records and the summary
+        are those of :meth:`run` over the same files. A file's ``error`` (the damage that ended
+        its reading) stops the scan after its messages, as in :meth:`run`."""
         summary = self.summary
-        observe = ledger.observe
+        try:
+            for mapped in files:
+                summary.captures.append(mapped.path)
+                for warning in mapped.warnings:
+                    summary.warn(warning)
+                try:
+                    yield from self._reduce(None, mapped.messages)
+                finally:
+                    summary.damaged_records += mapped.damaged_records
+                    summary.evicted.update(mapped.evicted)
+                if mapped.error is not None:
+                    raise mapped.error
+        except CaptureError as exc:
+            summary.capture_error = str(exc)
+            raise
+        finally:
+            self._release_all()
+
+    def _reduce(self, capture: CaptureFile | None, mapped: Iterable[Mapped]
+                ) -> Iterator[Record]:
+        """The part of a scan that depends on earlier messages of other files: counts,
+        transactions, calls (``capture``: for the progress callback; ``None``: none)."""
+        summary = self.summary
         follow = self.follow
         transactions = self.transactions if self.follow_transactions else None
         follow_calls = self.follow_calls
         metrics = self.metrics
         records = self.records
-        validate = self.validate
-        progress = self.progress
+        progress = self.progress if capture is not None else None
         methods = summary.methods
         codes = summary.status_codes
-        payload: Payload
-        for payload in sip_payloads(capture, self.port, self.budget, summary.evicted):
-            frame, sec, nsec, src, sport, dst, dport, transport, data, problem, lost = payload
-            head = scan_head(data, transactions is not None)
-            if head is None:
-                continue  # bytes left over by a cut stream, without a start line
+        for (frame, sec, nsec, src, sport, dst, dport, transport, data, head, resend, setup,
+             error, lost) in mapped:
             summary.messages += 1
-            if progress is not None and not summary.messages & 1023:
+            if progress is not None and capture is not None and not summary.messages & 1023:
                 progress(capture, summary.messages)
             if transport == "udp":
                 summary.udp += 1
-                resend, setup, lost_state = observe(head, frame, sec, nsec, src, sport, dst,
-                                                    dport)
-                if lost_state:
-                    lost = _also(lost, "resend_states")
                 if resend:
                     summary.resent += 1
                 if setup:
                     summary.add_setup(setup)
             else:
                 summary.tcp += 1
-                resend = False
             if head.status_code:
                 if 100 <= head.status_code <= 699:  # tshark drops codes outside 1xx-6xx
                     codes[head.status_code] += 1
             else:
                 methods[head.method] += 1
-            error = problem or head.problem
-            if validate:
-                error = _validate(data) or error
             if error:
                 summary.broken += 1
             if not follow:
@@ -307,6 +331,55 @@ class Scan:
                 self.message_data, self.message_ns = data, now_ns
                 yield (frame, sec + nsec / 1e9, src, sport, dst, dport, transport, head, resend,
                        elapsed, error, lost)
+
+
+# What the per-file map hands on for one message: frame, seconds, nanoseconds, src, sport,
+# dst, dport, transport, data (the message bytes, or what a map made of them), head, resend
+# (tshark's flag), setup time (ms, 0 but for an ACK), error, evicted (the kinds of per-file
+# state lost, comma-separated, or "").
+Mapped = tuple[int, int, int, str, int, str, int, str, Any, Head, bool, int, str, str]
+
+
+def map_capture(capture: CaptureFile, ledger: TsharkLedger, *, port: int | None,
+                budget: MemoryBudget, evicted: Counter[str], validate: bool = False,
+                full_head: bool = True) -> Iterator[Mapped]:
+    """The per-file part of a scan: every SIP message of ``capture`` with what needs no state
+    beyond this file (link, IP and UDP layers, IP defragmentation and TCP reassembly, the head
+    scan, tshark's resend ledger, which tshark keeps per file, and ``validate``). Its state
+    is its own (``ledger`` is this file's; the shares of ``budget`` are fixed), so it may run
+    in any process: :meth:`Scan.run_mapped` replays the rest."""
+    observe = ledger.observe
+    for payload in sip_payloads(capture, port, budget, evicted):
+        frame, sec, nsec, src, sport, dst, dport, transport, data, problem, lost = payload
+        head = scan_head(data, full_head)
+        if head is None:
+            continue  # bytes left over by a cut stream, without a start line
+        resend, setup = False, 0
+        if transport == "udp":
+            resend, setup, lost_state = observe(head, frame, sec, nsec, src, sport, dst,
+                                                dport)
+            if lost_state:
+                lost = _also(lost, "resend_states")
+        error = problem or head.problem
+        if validate:
+            error = _validate(data) or error
+        yield (frame, sec, nsec, src, sport, dst, dport, transport, data, head, resend, setup,
+               error, lost)
+
+
+@dataclass(slots=True)
+class MappedFile:
+    """One capture as its per-file map left it (see :meth:`Scan.run_mapped`): ``messages``
+    (from :func:`map_capture`), the records it skipped as damaged, the per-file state it
+    evicted (records, interfaces, fragments, TCP, resend states), its warnings in order,
+    and the damage that ended its reading, if any."""
+
+    path: str
+    messages: Iterable[Mapped]
+    damaged_records: int = 0
+    evicted: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    error: CaptureError | None = None
 
 
 def _also(kinds: str, kind: str) -> str:

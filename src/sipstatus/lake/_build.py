@@ -21,6 +21,7 @@ from typing import Any
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._pcap import CaptureFile
 from sipstatus.lake._arrow import pyarrow
+from sipstatus.lake._jobs import mapped_files
 from sipstatus.lake._map import CaptureMap
 from sipstatus.lake._parts import (
     STAGING_PREFIX,
@@ -156,12 +157,17 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
     in ``capture_error`` of the result. The same input gives the same files, rows and order
     on every run.
 
-    ``jobs`` and ``dask`` are reserved for the parallel runs of issue 12: only ``jobs=None``
-    or ``1`` and ``dask=None`` are accepted today. Needs pyarrow
-    (``pip install 'sipstatus[lake]'``).
+    ``jobs``: worker processes for the per-file work (``None`` or 1: this process only).
+    With several captures, each is mapped in a worker (``_jobs``: reading, layers, head scan,
+    tshark's per-file resend ledger, the header fields) and this process replays what crosses
+    files (transactions, calls) in capture order: the files written are byte-identical to a
+    one-process run. A worker that fails or dies raises ``WorkerError`` and nothing is
+    published. ``dask`` is reserved for runs on a Dask cluster (issue 12): only ``None`` is
+    accepted today. Needs pyarrow (``pip install 'sipstatus[lake]'``).
     """
-    if jobs not in (None, 1):
-        raise NotImplementedError("jobs: only one process (jobs=1) is implemented so far")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int)
+                             or jobs < 1):
+        raise ValueError(f"jobs must be a whole number of processes, 1 or more: {jobs!r}")
     if dask is not None:
         raise NotImplementedError("dask: runs on a Dask cluster are not implemented so far")
     pyarrow()
@@ -173,8 +179,13 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
         writers = {table: PartWriter(staging, table, schema(table, raw=raw))
                    for table in TABLES}
         mapper = CaptureMap(raw=raw, port=port, progress=progress)
+        if jobs is not None and jobs > 1 and len(captures) > 1:
+            batches = mapper.batches_mapped(mapped_files(
+                captures, staging / "spool", jobs=jobs, raw=raw, port=port))
+        else:
+            batches = mapper.batches(captures)
         try:
-            for table, batch in mapper.batches(captures):
+            for table, batch in batches:
                 writers[table].add(batch)
         except CaptureError:
             pass  # in the summary's capture_error; what was read before is written

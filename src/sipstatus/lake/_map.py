@@ -16,10 +16,10 @@ from typing import Any
 from sipstatus.capture._calls import Call
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._pcap import CaptureFile
-from sipstatus.capture._scan import Scan, code_view
+from sipstatus.capture._scan import MappedFile, Record, Scan, code_view
 from sipstatus.lake._arrow import pyarrow
 from sipstatus.lake._calls import CallFacts, call_values, party
-from sipstatus.lake._fields import read_extra
+from sipstatus.lake._fields import Extra, read_extra
 from sipstatus.lake._schema import schema
 
 #: Rows per record batch (a batch is the unit handed on to the writer or to the caller).
@@ -76,9 +76,19 @@ class CaptureMap:
         """Scan ``paths`` in turn (one stream: calls may span files). A damaged capture
         ends the scan as in ``sipstatus scan``: what was read before is yielded, then the
         :class:`CaptureError` is raised."""
+        return self._batches(self.scan.run(paths), mapped=False)
+
+    def batches_mapped(self, files: Iterable[MappedFile]) -> Iterator[tuple[str, Batch]]:
+        """As :meth:`batches`, over captures mapped elsewhere (``_jobs``: the data of each
+        message is its :data:`~sipstatus.lake._fields.Extra`, or ``(extra, bytes)`` with
+        ``raw``): the same batches, row for row."""
+        return self._batches(self.scan.run_mapped(files), mapped=True)
+
+    def _batches(self, records: Iterator[Record], *, mapped: bool
+                 ) -> Iterator[tuple[str, Batch]]:
         damage: CaptureError | None = None
         try:
-            yield from self._scan(paths)
+            yield from self._scan(records, mapped)
         except CaptureError as exc:
             damage = exc
         yield from self._full(0)
@@ -92,7 +102,7 @@ class CaptureMap:
                     len(rows.rows) >= at_least or rows.raw_bytes >= BATCH_RAW_BYTES):
                 yield name, rows.take()
 
-    def _scan(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Batch]]:
+    def _scan(self, records: Iterator[Record], mapped: bool) -> Iterator[tuple[str, Batch]]:
         scan = self.scan
         calls = scan.calls
         facts = self._facts
@@ -102,14 +112,20 @@ class CaptureMap:
         raw = self.raw
         captures = scan.summary.captures
         batch_rows = self.batch_rows
-        for record in scan.run(paths):
+        for record in records:
             (frame, _, src, sport, dst, dport, transport, head, resend, rtime, error,
              evicted) = record
             data = scan.message_data
             capture = captures[-1]
             code = head.status_code
             view = code_view(code) if code else None
-            extra = read_extra(data, head.kind == "request")
+            extra: Extra
+            if not mapped:
+                extra = read_extra(data, head.kind == "request")
+            elif raw:
+                extra, data = data
+            else:
+                extra = data
             defects = [error] if error else []
             if head.problem and head.problem != error:
                 defects.append(head.problem)
