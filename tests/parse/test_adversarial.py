@@ -212,3 +212,39 @@ def test_the_walk_reads_lazy_parts() -> None:
     seen = exercise(message)
     for expected in (5060, "z9", "transport", "tcp", 0.5, "A", "u", "p", "UDP", "X", "1"):
         assert expected in seen, expected
+
+
+# -- the quick range look of strict checking misses no range fault --------------------------
+
+_BIG = st.sampled_from(["4294967296", "99999999999", "0004294967296", "4294967295", "256",
+                        "255", "1", "5x", ""])
+
+
+@st.composite
+def _ranged_values(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    header = draw(st.sampled_from([b"Contact", b"Via"]))
+    param = draw(st.sampled_from(["expires", "EXPIRES", "Expires", "ttl", "TTL", "q"]))
+    space = st.sampled_from(["", " ", "\t", " \t"])
+    number = draw(_BIG)
+    quoted = draw(st.booleans())
+    value = f'"{number}"' if quoted else number
+    param_text = f"{draw(space)};{draw(space)}{param}{draw(space)}={draw(space)}{value}"
+    if header == b"Contact":
+        entry = draw(st.sampled_from(["<sip:a@b>", "sip:a@b", '"n;expires=9" <sip:a@b>',
+                                      "<sip:a@b;expires=99999999999>"]))
+    else:
+        entry = draw(st.sampled_from(["SIP/2.0/UDP h", "SIP/2.0/TCP h:5060;branch=z9hG4bK1"]))
+    entries = [entry + param_text * draw(st.integers(0, 2))
+               for _ in range(draw(st.integers(1, 3)))]
+    return header, ", ".join(entries).encode()
+
+
+@given(_ranged_values())
+def test_the_quick_range_look_finds_every_range_fault(header_value: tuple[bytes, bytes]) -> None:
+    from sipstatus import _validate
+
+    header, value = header_value
+    message = sipstatus.parse(response(header + b": " + value))
+    if _validate.semantic_faults(message.headers, None):
+        key = header.decode().lower()
+        assert _validate._may_be_out_of_range(key, value.decode(), None), value
