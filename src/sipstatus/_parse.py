@@ -23,6 +23,7 @@ from sipstatus._base import people_text
 from sipstatus._errors import SipParseError, error_at, position
 from sipstatus._headers import VALUE_PATTERNS, Headers
 from sipstatus._message import SipRequest, SipResponse, StatusLine, new_message
+from sipstatus._rule_regex import rule_regex
 from sipstatus._startline import REQUEST_RULE, STATUS_RULE, request_line, status_line
 from sipstatus._validate import HEADER_RULE, check_strict
 
@@ -210,7 +211,10 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
     line_count = text.count("\n", skip, end)
     if end >= 0 and text.count("\r", skip, end) == line_count:
         # The common case: CRLF line ends, no folding, nothing stray.
-        status = None if strict else _STATUS_LINE.match(text, skip)
+        status = _STATUS_LINE.match(text, skip)
+        if strict and status is not None and not rule_regex("status_line").fullmatch(
+                text, skip, status.end()):
+            status = None  # status_line() below says what is wrong
         # At most ``end``: a message may have no header lines at all.
         line_end = text.find("\r\n", skip) if status is None else status.end() - 2
         section = text[line_end:end]
@@ -247,7 +251,9 @@ def _parse_one(data: bytes, strict: bool, limits: Limits,
             SipResponse, "SIP/2.0", int(code), reason if reason.isascii() else (
                 people_text(reason)), headers, body, tuple(defects) if defects else (),
             data, head_end)
-        return message, finish  # (read ahead only when lenient: nothing left to check)
+        if strict:  # the Status-Line matched its grammar rule above
+            check_strict(headers, data, None)
+        return message, finish
     if head_end is not None:
         start = text[skip:line_end]
     method: str | None = None
