@@ -1,5 +1,6 @@
 """Benchmark the SIP lake build (issue 12): ``--jobs 2`` against ``--jobs 1`` on many files,
-peak memory per worker, bytes per message, and a one-process build against tshark.
+``--dask local`` (2 workers) against ``--jobs 2``, peak memory per worker, bytes per message,
+and a one-process build against tshark.
 
 Usage:  python bench/bench_lake.py [--files N] [--calls C] [--runs R] [--keep DIR]
 
@@ -11,15 +12,18 @@ hits them alike, times:
 
   jobs1   sipstatus.lake.build(files, out, jobs=1)       (one process)
   jobs2   sipstatus.lake.build(files, out, jobs=2)       (two worker processes + the reduce)
+  dask2   sipstatus.lake.build(files, out, jobs=2, dask="local")   (a LocalCluster of two
+          worker processes, started and closed by the build, + the reduce)
   tshark  tshark -r FILE -Y sip -T fields -e frame.number -e frame.time_epoch -e ip.src
           -e ip.dst -e sip.Method -e sip.Status-Code -e sip.Call-ID -e sip.CSeq, file by file
 
 and prints the median wall times, the ratios against issue 12's budgets (jobs2/jobs1 speed
->= 1.7x; one process <= 0.5x tshark), the CPU seconds of the parent (the reduce) and of the
-workers (the map), the peak RSS of the parent and of the largest worker (budget 256 MiB), and
-the bytes per message of ``messages`` (budget 150). It checks that both builds wrote
-byte-identical files. Each build runs in a fresh interpreter (``--child``) so that its memory
-and CPU time are its own. The ratios need an otherwise idle machine: on a loaded one the
+>= 1.7x; dask2 wall <= 1.25x jobs2; one process <= 0.5x tshark), the CPU seconds of the
+parent (the reduce) and of the workers (the map), the peak RSS of the parent and of the
+largest worker (budget 256 MiB), and the bytes per message of ``messages`` (budget 150). It
+checks that all three builds wrote byte-identical files. Each build runs in a fresh
+interpreter (``--child``) so that its memory and CPU time are its own. The ratios need an
+otherwise idle machine: on a loaded one the
 CPU figures tell more than the wall times.
 """
 
@@ -68,12 +72,14 @@ def synthesise(folder: Path, files: int, calls: int) -> int:
     return total
 
 
-def child(jobs: int, out: str, paths: list[str]) -> None:
-    """One build in this interpreter; its figures as JSON on stdout."""
+def child(mode: str, out: str, paths: list[str]) -> None:
+    """One build in this interpreter (``mode``: jobs, or ``dask`` and workers); its figures
+    as JSON on stdout."""
     import sipstatus.lake
 
+    dask = "local" if mode.startswith("dask") else None
     start = time.perf_counter()
-    result = sipstatus.lake.build(paths, out, jobs=jobs)
+    result = sipstatus.lake.build(paths, out, jobs=int(mode.removeprefix("dask")), dask=dask)
     wall = time.perf_counter() - start
     me = resource.getrusage(resource.RUSAGE_SELF)
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker processes, reaped
@@ -83,9 +89,9 @@ def child(jobs: int, out: str, paths: list[str]) -> None:
                       "parent_rss_kib": me.ru_maxrss, "worker_rss_kib": workers.ru_maxrss}))
 
 
-def build(jobs: int, out: Path, paths: list[str]) -> dict[str, float]:
+def build(mode: str, out: Path, paths: list[str]) -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
-    done = subprocess.run([sys.executable, __file__, "--child", str(jobs), str(out), *paths],
+    done = subprocess.run([sys.executable, __file__, "--child", mode, str(out), *paths],
                           stdout=subprocess.PIPE, check=True, text=True)
     figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
     return figures
@@ -107,7 +113,7 @@ def digest(folder: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
+        child(sys.argv[2], sys.argv[3], sys.argv[4:])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=8)
@@ -123,27 +129,36 @@ def main(argv: list[str] | None = None) -> int:
         paths = [str(folder / f"trace.pcap{number}") for number in range(args.files)]
         size = sum(os.path.getsize(p) for p in paths)
         print(f"captures: {len(paths)} files, {count} SIP messages, {size / 1e6:.1f} MB")
-        times: dict[str, list[float]] = {"jobs1": [], "jobs2": [], "tshark": []}
+        times: dict[str, list[float]] = {"jobs1": [], "jobs2": [], "dask2": [], "tshark": []}
         figures: dict[str, dict[str, float]] = {}
         for _ in range(args.runs):
-            for jobs in (1, 2):
-                found = build(jobs, Path(tmp) / f"lake{jobs}", paths)
-                times[f"jobs{jobs}"].append(found["wall"])
-                figures[f"jobs{jobs}"] = found
+            for mode in ("jobs1", "jobs2", "dask2"):
+                found = build(mode.removeprefix("jobs"), Path(tmp) / f"lake-{mode}", paths)
+                times[mode].append(found["wall"])
+                figures[mode] = found
             if tshark is not None:
                 times["tshark"].append(tshark_all(tshark, paths))
-        same = digest(Path(tmp) / "lake1") == digest(Path(tmp) / "lake2")
-        parquet = sum(p.stat().st_size for p in (Path(tmp) / "lake1" / "messages").rglob("*"))
+        one_lake = digest(Path(tmp) / "lake-jobs1")
+        same = one_lake == digest(Path(tmp) / "lake-jobs2")
+        same_dask = one_lake == digest(Path(tmp) / "lake-dask2")
+        parquet = sum(p.stat().st_size
+                      for p in (Path(tmp) / "lake-jobs1" / "messages").rglob("*"))
     median = {name: statistics.median(found) for name, found in times.items() if found}
     for name, seconds in median.items():
         print(f"{name:7s} {seconds:7.2f} s (median of {len(times[name])})")
-    one, two = figures["jobs1"], figures["jobs2"]
+    one, two, dask = figures["jobs1"], figures["jobs2"], figures["dask2"]
     # What an idle 2-core machine allows: the reduce runs alone on one core, and the work of
     # all processes shares the two.
     ideal = one["parent_cpu"] / max(two["parent_cpu"],
                                     (two["parent_cpu"] + two["workers_cpu"]) / 2)
     print(f"jobs2 vs jobs1: {median['jobs1'] / median['jobs2']:.2f}x faster "
           f"(budget >= 1.7x); byte-identical lakes: {same}")
+    print(f"dask local (2 workers) vs jobs2: {median['dask2'] / median['jobs2']:.2f}x the wall "
+          f"time (budget <= 1.25x); byte-identical lakes: {same_dask}")
+    print(f"  dask2 CPU: parent (reduce, scheduler, nannies) {dask['parent_cpu']:.2f} s + "
+          f"workers (map) {dask['workers_cpu']:.2f} s; peak RSS parent "
+          f"{dask['parent_rss_kib'] / 1024:.0f} MiB, largest worker "
+          f"{dask['worker_rss_kib'] / 1024:.0f} MiB")
     print(f"  jobs1 CPU: {one['parent_cpu']:.2f} s; jobs2 CPU: parent (reduce) "
           f"{two['parent_cpu']:.2f} s + workers (map) {two['workers_cpu']:.2f} s; "
           f"bound on an idle 2-core machine: {ideal:.2f}x")
@@ -156,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
               f"the wall time (budget <= 0.5x)")
     else:
         print("tshark is not installed: the ratio against tshark -T fields is skipped")
-    return 0 if same else 1
+    return 0 if same and same_dask else 1
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ OPTIONS = {
     "codes": {"-h", "--help", "--class", "--json"},
     "scan": {"-h", "--help", "--port", "--format", "--summary", "--calls", "--metrics",
              "--validate", "--max-memory", "--no-progress", "--out", "--append", "--raw",
-             "--jobs"},
+             "--jobs", "--dask"},
     "fuzz": {"-h", "--help", "--answer", "--listen", "--replay", "--cases", "--duration",
              "--rate", "--seed", "--malformed-ratio", "--methods", "--probe-timeout",
              "--probe-retries", "--reply-wait", "--idle-timeout", "--out", "--overwrite", "-q",

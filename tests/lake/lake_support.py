@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import struct
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,3 +66,29 @@ def rows(table: Any) -> list[dict[str, Any]]:
         columns[name] = column.to_pylist()
     return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
                                                                       strict=True)]
+
+
+def lake_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a lake folder, by relative path: its bytes."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def split_pcap(source: Path, folder: Path, pieces: int) -> list[Path]:
+    """``source`` (classic pcap) cut into ``pieces`` files of about as many records."""
+    data = source.read_bytes()
+    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    records = []
+    at = 24
+    while at < len(data):
+        length = struct.unpack_from(endian + "I", data, at + 8)[0]
+        records.append(data[at:at + 16 + length])
+        at += 16 + length
+    size = -(-len(records) // pieces)
+    folder.mkdir()
+    paths = []
+    for number in range(pieces):
+        path = folder / f"{source.stem}.pcap{number}"
+        path.write_bytes(data[:24] + b"".join(records[number * size:(number + 1) * size]))
+        paths.append(path)
+    return paths

@@ -407,11 +407,13 @@ def test_directories_and_globs_stand_for_their_captures_in_natural_order(
         expand_inputs([str(tmp_path / "missing.pcap")])
 
 
-def test_the_reserved_arguments_say_they_are_not_implemented(tmp_path: Path) -> None:
+def test_jobs_and_dask_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="jobs"):
         build(DISTINCT[0], tmp_path, jobs=0)
-    with pytest.raises(NotImplementedError, match="dask"):
-        build(DISTINCT[0], tmp_path, dask="local")
+    for wrong in ("", " ", 8786):
+        with pytest.raises(ValueError, match="dask"):
+            build(DISTINCT[0], tmp_path, dask=wrong)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- the command line ------------------------------------------------------------------------

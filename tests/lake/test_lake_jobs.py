@@ -7,7 +7,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import struct
 import sys
 import threading
 import time
@@ -15,17 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lake_support import CAPTURES, DISTINCT, FIXTURES, NO_PYARROW, scan
+from lake_support import (
+    CAPTURES,
+    DISTINCT,
+    FIXTURES,
+    NO_PYARROW,
+    lake_files,
+    scan,
+    split_pcap,
+)
 
 pa = pytest.importorskip("pyarrow", reason=NO_PYARROW)
 
 from sipstatus.lake import build  # noqa: E402
 from sipstatus.lake._jobs import WorkerError  # noqa: E402
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {path.relative_to(folder).as_posix(): path.read_bytes()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def _same_builds(inputs: list[Path], tmp_path: Path, **options: Any) -> dict[str, Any]:
@@ -36,8 +38,8 @@ def _same_builds(inputs: list[Path], tmp_path: Path, **options: Any) -> dict[str
     assert one.parts == two.parts
     assert (one.messages, one.calls) == (two.messages, two.calls)
     assert one.summary == two.summary
-    files = _files(tmp_path / "jobs1")
-    assert files and files == _files(tmp_path / "jobs2")
+    files = lake_files(tmp_path / "jobs1")
+    assert files and files == lake_files(tmp_path / "jobs2")
     return one.summary
 
 
@@ -54,31 +56,11 @@ def test_the_raw_column_gives_byte_identical_parts(tmp_path: Path) -> None:
     _same_builds(DISTINCT[:3], tmp_path, raw=True)
 
 
-def _split_pcap(source: Path, folder: Path, pieces: int) -> list[Path]:
-    """``source`` (classic pcap) cut into ``pieces`` files of about as many records."""
-    data = source.read_bytes()
-    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    records = []
-    at = 24
-    while at < len(data):
-        length = struct.unpack_from(endian + "I", data, at + 8)[0]
-        records.append(data[at:at + 16 + length])
-        at += 16 + length
-    size = -(-len(records) // pieces)
-    folder.mkdir()
-    paths = []
-    for number in range(pieces):
-        path = folder / f"{source.stem}.pcap{number}"
-        path.write_bytes(data[:24] + b"".join(records[number * size:(number + 1) * size]))
-        paths.append(path)
-    return paths
-
-
 @pytest.mark.parametrize("name", ["sipp-kamailio-udp-calls.vlan.pcap",
                                   "sipp-kamailio-tcp.pcap"])
 def test_a_capture_split_into_files_gives_byte_identical_parts(name: str,
                                                                 tmp_path: Path) -> None:
-    pieces = _split_pcap(CAPTURES / name, tmp_path / "pieces", 4)
+    pieces = split_pcap(CAPTURES / name, tmp_path / "pieces", 4)
     summary = _same_builds([tmp_path / "pieces"], tmp_path)  # a directory: natural order
     assert summary["captures"] == [str(path) for path in pieces]
     assert summary["calls"]["total"] > 0
@@ -145,7 +127,7 @@ def test_scan_jobs(tmp_path: Path) -> None:
     status, _, err = scan(*map(str, DISTINCT[:2]), "--format", "parquet", "--out",
                             str(tmp_path / "one"), "--jobs", "1")
     assert status == 0, err
-    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    assert lake_files(tmp_path / "one") == lake_files(tmp_path / "two")
     with pytest.raises(SystemExit):
         scan(str(DISTINCT[0]), "--format", "parquet", "--out", str(tmp_path / "x"),
              "--jobs", "0")

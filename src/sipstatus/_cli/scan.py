@@ -77,6 +77,12 @@ def register(subparsers: Any) -> None:
     lake.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                       help="worker processes mapping the captures, one file each (default: "
                            "all cores; 1: this process only); the output is the same")
+    lake.add_argument("--dask", metavar="ADDRESS", default=None,
+                      help="map the captures as tasks on the Dask cluster whose scheduler is "
+                           "at ADDRESS (tcp://host:8786), or on a local cluster of --jobs "
+                           "worker processes with 'local' (needs sipstatus[dask]); the "
+                           "workers read the captures under the paths given; the output is "
+                           "the same")
     parser.set_defaults(func=run)
 
 
@@ -104,7 +110,7 @@ def _jobs(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or "text"
     if (fmt == "parquet" or args.out is not None or args.append or args.raw
-            or args.jobs is not None):
+            or args.jobs is not None or args.dask is not None):
         return _lake(args)
     summary = args.summary or fmt == "json" or not (args.calls or args.metrics or
                                                     fmt in ("jsonl", "csv"))
@@ -188,8 +194,8 @@ def run(args: argparse.Namespace) -> int:
 def _lake(args: argparse.Namespace) -> int:
     """``--format parquet --out DIR``: the captures into the SIP lake (sipstatus.lake)."""
     if args.format != "parquet" or args.out is None:
-        print("sipstatus scan: --out, --append, --raw and --jobs go with --format parquet, and "
-              "--format parquet needs --out DIR", file=sys.stderr)
+        print("sipstatus scan: --out, --append, --raw, --dask and --jobs go with --format "
+              "parquet, and --format parquet needs --out DIR", file=sys.stderr)
         return 2
     others = [flag for flag, wanted in (("--summary", args.summary), ("--calls", args.calls),
                                         ("--metrics", args.metrics),
@@ -199,17 +205,19 @@ def _lake(args: argparse.Namespace) -> int:
               f"calls); {', '.join(others)} do not apply", file=sys.stderr)
         return 2
     progress = Progress(sys.stderr) if stderr_is_terminal() and not args.no_progress else None
+    jobs = args.jobs
+    if jobs is None and args.dask is None:
+        jobs = os.cpu_count() or 1  # with --dask: a local cluster of all cores
     try:
         lake = build(args.captures, args.out, append=args.append, raw=args.raw,
-                     port=args.port, progress=progress,
-                     jobs=args.jobs if args.jobs is not None else os.cpu_count() or 1)
+                     port=args.port, progress=progress, jobs=jobs, dask=args.dask)
     except (FileExistsError, NotADirectoryError, LakeError) as exc:  # the --out given
         print(f"sipstatus scan: {exc}", file=sys.stderr)
         return 2
     except (ImportError, OSError) as exc:  # pyarrow missing; a capture missing or unreadable
         print(f"sipstatus scan: {exc}", file=sys.stderr)
         return 1
-    except WorkerError as exc:  # a worker process raised or died: nothing was published
+    except WorkerError as exc:  # a worker raised or died: nothing was published
         print(f"sipstatus scan: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -9,6 +9,7 @@ rotated files are followed across them.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -21,6 +22,8 @@ from typing import Any
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._pcap import CaptureFile
 from sipstatus.lake._arrow import pyarrow
+from sipstatus.lake._dask import dask_client
+from sipstatus.lake._dask import mapped_files as dask_mapped_files
 from sipstatus.lake._jobs import mapped_files
 from sipstatus.lake._map import CaptureMap
 from sipstatus.lake._parts import (
@@ -162,14 +165,21 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
     tshark's per-file resend ledger, the header fields) and this process replays what crosses
     files (transactions, calls) in capture order: the files written are byte-identical to a
     one-process run. A worker that fails or dies raises ``WorkerError`` and nothing is
-    published. ``dask`` is reserved for runs on a Dask cluster (issue 12): only ``None`` is
-    accepted today. Needs pyarrow (``pip install 'sipstatus[lake]'``).
+    published.
+
+    ``dask``: the same per-file map as tasks on a Dask ``distributed`` cluster, the reduce
+    still in this process (byte-identical files again): a scheduler's address
+    (``"tcp://host:8786"``), or ``"local"`` for a ``LocalCluster`` of ``jobs`` (default: all
+    cores) worker processes on 127.0.0.1, started and closed by the build. The workers must
+    read the captures under the paths given (local paths only so far, no fsspec URLs).
+    Needs pyarrow (``pip install 'sipstatus[lake]'``), and for ``dask`` dask[distributed]
+    (``pip install 'sipstatus[dask]'``).
     """
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int)
                              or jobs < 1):
         raise ValueError(f"jobs must be a whole number of processes, 1 or more: {jobs!r}")
-    if dask is not None:
-        raise NotImplementedError("dask: runs on a Dask cluster are not implemented so far")
+    if dask is not None and (not isinstance(dask, str) or not dask.strip()):
+        raise ValueError(f"dask must be a scheduler's address or 'local': {dask!r}")
     pyarrow()
     captures = expand_inputs([paths] if isinstance(paths, (str, os.PathLike)) else paths)
     folder = Path(out)
@@ -179,16 +189,23 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
         writers = {table: PartWriter(staging, table, schema(table, raw=raw))
                    for table in TABLES}
         mapper = CaptureMap(raw=raw, port=port, progress=progress)
-        if jobs is not None and jobs > 1 and len(captures) > 1:
-            batches = mapper.batches_mapped(mapped_files(
-                captures, staging / "spool", jobs=jobs, raw=raw, port=port))
-        else:
-            batches = mapper.batches(captures)
-        try:
-            for table, batch in batches:
-                writers[table].add(batch)
-        except CaptureError:
-            pass  # in the summary's capture_error; what was read before is written
+        with contextlib.ExitStack() as cluster:
+            if dask is not None:
+                client = cluster.enter_context(
+                    dask_client(dask.strip(), workers=jobs or os.cpu_count() or 1))
+                # closed before the client: the tasks still in flight are cancelled
+                batches = mapper.batches_mapped(cluster.enter_context(contextlib.closing(
+                    dask_mapped_files(client, captures, raw=raw, port=port))))
+            elif jobs is not None and jobs > 1 and len(captures) > 1:
+                batches = mapper.batches_mapped(mapped_files(
+                    captures, staging / "spool", jobs=jobs, raw=raw, port=port))
+            else:
+                batches = mapper.batches(captures)
+            try:
+                for table, batch in batches:
+                    writers[table].add(batch)
+            except CaptureError:
+                pass  # in the summary's capture_error; what was read before is written
         placed: list[Path] = []
         for table, writer in writers.items():
             writer.close()

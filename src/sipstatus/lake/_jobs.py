@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import Head
@@ -51,6 +51,12 @@ def map_file(path: str, spool: str, raw: bool, port: int | None) -> FileStats:
     """Map one capture in a worker (a top-level function: spawn-safe). Writes the spool file
     ``spool`` (pickled lists of :data:`Mapped` whose data is the lake's extra fields, with
     the message bytes when ``raw``) and returns what the reduce adds to the summary."""
+    with open(spool, "wb") as out:
+        return map_into(path, out, raw, port)
+
+
+def map_into(path: str, out: IO[bytes], raw: bool, port: int | None) -> FileStats:
+    """Map one capture, writing its spool (pickled chunks of :data:`Spooled`) to ``out``."""
     scan = Scan(port=port, records=True, calls=True)  # the budgets of the parent's scan
     warnings: list[str] = []
     evicted: Counter[str] = Counter()
@@ -59,40 +65,44 @@ def map_file(path: str, spool: str, raw: bool, port: int | None) -> FileStats:
     ledger = TsharkLedger(max_bytes=scan.ledger_bytes, evicted=evicted)
     damage: CaptureError | None = None
     chunk: list[Spooled] = []
-    with open(spool, "wb") as out:
-        try:
-            for (frame, sec, nsec, src, sport, dst, dport, transport, data, head, resend,
-                 setup, error, lost) in map_capture(capture, ledger, port=port,
-                                                    budget=scan.budget, evicted=evicted,
-                                                    full_head=scan.follow_transactions):
-                extra = read_extra(data, head.kind == "request")
-                chunk.append((frame, sec, nsec, src, sport, dst, dport, transport,
-                              (extra, data) if raw else extra, head_fields(head), resend,
-                              setup, error, lost))
-                if len(chunk) >= SPOOL_CHUNK:
-                    pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
-                    chunk = []
-        except CaptureError as exc:
-            damage = exc
-        if chunk:
-            pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+    try:
+        for (frame, sec, nsec, src, sport, dst, dport, transport, data, head, resend,
+             setup, error, lost) in map_capture(capture, ledger, port=port,
+                                                budget=scan.budget, evicted=evicted,
+                                                full_head=scan.follow_transactions):
+            extra = read_extra(data, head.kind == "request")
+            chunk.append((frame, sec, nsec, src, sport, dst, dport, transport,
+                          (extra, data) if raw else extra, head_fields(head), resend,
+                          setup, error, lost))
+            if len(chunk) >= SPOOL_CHUNK:
+                pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+                chunk = []
+    except CaptureError as exc:
+        damage = exc
+    if chunk:
+        pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
     evicted["records"] += capture.evicted_records
     evicted["interfaces"] += capture.evicted_interfaces
     return capture.damaged_records, dict(evicted), warnings, damage
 
 
+def spooled(source: IO[bytes]) -> Iterator[Mapped]:
+    """The messages of a spool (what :func:`map_into` wrote), in order."""
+    while True:
+        try:
+            chunk: list[Spooled] = pickle.load(source)
+        except EOFError:
+            break
+        for (frame, sec, nsec, src, sport, dst, dport, transport, data, fields, resend,
+             setup, error, lost) in chunk:
+            yield (frame, sec, nsec, src, sport, dst, dport, transport, data,
+                   Head(*fields), resend, setup, error, lost)
+
+
 def _spooled(spool: Path) -> Iterator[Mapped]:
     """The messages of a spool file, in order; the file is removed once read."""
     with open(spool, "rb") as source:
-        while True:
-            try:
-                chunk: list[Spooled] = pickle.load(source)
-            except EOFError:
-                break
-            for (frame, sec, nsec, src, sport, dst, dport, transport, data, fields, resend,
-                 setup, error, lost) in chunk:
-                yield (frame, sec, nsec, src, sport, dst, dport, transport, data,
-                       Head(*fields), resend, setup, error, lost)
+        yield from spooled(source)
     spool.unlink()
 
 
