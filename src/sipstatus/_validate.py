@@ -75,10 +75,12 @@ _checks_by_name: dict[str, _HeaderCheck] = {}
 _MAX_NAMES = 1024
 
 
-def _header_check(name: str) -> _HeaderCheck:
-    check = _checks_by_name.get(name)
+def _header_check(spelling: str) -> _HeaderCheck:
+    """The checks of a header name as written before the colon (white space included)."""
+    check = _checks_by_name.get(spelling)
     if check is not None:
         return check
+    name = spelling.rstrip(" \t")
     key = header_key(name)
     rule = VALUE_RULES.get(key)
     value_ok = (rule_regex(rule).fullmatch if rule is not None
@@ -87,7 +89,7 @@ def _header_check(name: str) -> _HeaderCheck:
                          value_ok, rule is None or key in EMPTY_ALLOWED, key in RANGE_CHECKED)
     if len(_checks_by_name) >= _MAX_NAMES:
         _checks_by_name.clear()
-    _checks_by_name[name] = check
+    _checks_by_name[spelling] = check
     return check
 
 
@@ -100,10 +102,9 @@ def check_strict(headers: Headers, raw: bytes, method: str | None) -> None:
         _raise_first_fault(headers, raw)
     ranged = False  # a value range or cross-header fault seen: locate it below
     for raw_name, raw_value in pairs:
-        name = raw_name.rstrip(" \t")
         value = raw_value.rstrip(" \t")
         name_ok, key, value_ok, empty_allowed, range_checked = (
-            _checks_by_name.get(name) or _header_check(name))
+            _checks_by_name.get(raw_name) or _header_check(raw_name))
         if not name_ok:
             _raise_first_fault(headers, raw)
         if (value or not empty_allowed) and not value_ok(value):
