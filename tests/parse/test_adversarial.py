@@ -4,10 +4,10 @@ every attribute of every value (``parse_exercise.exercise``) in both modes."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
+from growth import grows_linearly
 from hypothesis import given
 from hypothesis import strategies as st
 from parse_exercise import exercise
@@ -141,22 +141,6 @@ def test_expires_above_the_largest_delta_reads_as_it() -> None:
 # -- linear time: n against 8n in one run -----------------------------------------------------
 
 
-def _best(run: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _grows_linearly(make: Callable[[int], Callable[[], object]], n: int) -> None:
-    small, large = make(n), make(8 * n)
-    small(), large()  # warm up (regexes compiled, grammar built)
-    ratio = _best(large) / _best(small)
-    assert ratio < 8 * 3, f"8x the input took {ratio:.1f}x the time"
-
-
 def _read_everything(data: bytes, strict: bool) -> Callable[[], object]:
     def run() -> object:
         try:
@@ -169,7 +153,7 @@ def _read_everything(data: bytes, strict: bool) -> Callable[[], object]:
 
 def test_strict_parsing_of_deeply_nested_comments_is_linear() -> None:
     line = b"Server: a ((((((((x))))))))\r\n"
-    _grows_linearly(lambda n: _read_everything(
+    grows_linearly(lambda n: _read_everything(
         b"SIP/2.0 200 OK\r\nCall-ID: a@b\r\nCSeq: 1 INVITE\r\n" + line * n
         + b"Content-Length: 0\r\n\r\n", True), 16)
 
@@ -179,13 +163,13 @@ def test_strict_parsing_of_deeply_nested_comments_is_linear() -> None:
 def test_strict_uris_with_many_named_parameters_are_linear(shape: bytes, unit: bytes) -> None:
     # A named URI parameter is also an other-param: without the grammar's guard, a URI that
     # fails after n of them was tried 2^n ways.
-    _grows_linearly(lambda n: _read_everything(response(shape.replace(b"{}", unit * n)), True), 2)
+    grows_linearly(lambda n: _read_everything(response(shape.replace(b"{}", unit * n)), True), 2)
 
 
 @pytest.mark.parametrize("header", [b"Contact", b"Route", b"Reason", b"From"])
 @pytest.mark.parametrize("unit", [b'\\"', b'"', b"<", b"\xe2\x80\xb9", b'"<\\', b";q=\\\""])
 def test_lenient_lists_of_open_quotes_and_brackets_are_linear(header: bytes, unit: bytes) -> None:
-    _grows_linearly(lambda n: _read_everything(response(header + b": " + unit * n), False), 600)
+    grows_linearly(lambda n: _read_everything(response(header + b": " + unit * n), False), 600)
 
 
 # -- the error contract, every attribute of every value ----------------------------------------
