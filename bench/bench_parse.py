@@ -207,34 +207,35 @@ def with_sipstatus(strict: bool) -> Callable[[bytes], tuple[object, ...]]:
     return read
 
 
-def with_entries(data: bytes) -> list[object]:
-    """Lenient parse, the fields above, and every entry read as a program reads it."""
+def _parse_for_entries(data: bytes) -> tuple[sipstatus.SipResponse, list[object]]:
+    """Lenient parse and the fields above (what both entry readers start with)."""
     message = sipstatus.parse_response(data)
     cseq = message.cseq
     assert cseq is not None and message.from_ is not None and message.to is not None
-    read: list[object] = [message.status_code, message.reason, message.call_id, cseq.seq,
-                          cseq.method]
+    return message, [message.status_code, message.reason, message.call_id, cseq.seq,
+                     cseq.method]
+
+
+def with_entries(data: bytes) -> list[object]:
+    """Lenient parse, the fields above, and every entry read as a program reads it."""
+    message, read = _parse_for_entries(data)
     for via in message.via:
         read += (via.host, via.port, via.branch)
     for contact in message.contact:
         read += (contact.uri, contact.q, contact.expires)
-    read += (message.from_.tag, message.to.tag)
+    read += (message.from_.tag, message.to.tag)  # type: ignore[union-attr]
     return read
 
 
 def with_entry_texts(data: bytes) -> list[object]:
     """The floor under :func:`with_entries`: the same look-ups and loops, every entry's text
     read and nothing split. What reading the parts adds to it is the cost of the splitting."""
-    message = sipstatus.parse_response(data)
-    cseq = message.cseq
-    assert cseq is not None and message.from_ is not None and message.to is not None
-    read: list[object] = [message.status_code, message.reason, message.call_id, cseq.seq,
-                          cseq.method]
+    message, read = _parse_for_entries(data)
     for via in message.via:
         read.append(via.text)
     for contact in message.contact:
         read.append(contact.text)
-    read += (message.from_.text, message.to.text)
+    read += (message.from_.text, message.to.text)  # type: ignore[union-attr]
     return read
 
 
