@@ -191,6 +191,23 @@ def test_strict_parse_takes_comments_nested_deeper_than_the_regexes() -> None:
     assert caught.value.line == 2
 
 
+@pytest.mark.parametrize("comment", ["(x (y) z)", "(();)", "(() ;)", "((a)\tb)",
+                                     "(Linux (x86_64) build 7)"])
+def test_text_after_a_nested_comment_is_comment_text(comment: str) -> None:
+    # Found by test_rule_regex_equals_lark: with one comment rule, the LALR state after a
+    # nested comment expected what follows a comment in Server (LWS) and Retry-After (SEMI),
+    # and Lark read the " " or ";" after "(y)" as those instead of comment text.
+    assert accepted_by("server_value", f"a {comment}")
+    assert accepted_by("retry_after_value", f"120 {comment};duration=60")
+    # Nested deeper than the regexes unroll, where Lark alone decides in strict parsing.
+    deep = "(" * COMMENT_DEPTH + comment + ")" * COMMENT_DEPTH
+    assert rule_regex("server_value").fullmatch(f"a {deep}") is None
+    message = sipstatus.parse(
+        f"SIP/2.0 200 OK\r\nServer: a {deep}\r\nContent-Length: 0\r\n\r\n".encode(),
+        strict=True)
+    assert message.headers.get("Server") == f"a {deep}"
+
+
 def test_a_bare_addr_spec_may_quote_an_angle_bracket_in_a_parameter() -> None:
     # Found by the thorough profile of test_contact_count_equals_the_parse_tree: a "<" in a
     # quoted parameter of a bare addr-spec was taken for the start of a name-addr.
