@@ -95,3 +95,7 @@ def need(program: str, package: str) -> str:
     if path is None:
         pytest.skip(f"{program} not installed (Debian package {package!r}; .ci/run installs it)")
     return path
+
+
+DIALOG_TARGET = HERE / "dialog_target.py"
+KAMAILIO_PROXY_CFG = HERE / "kamailio-proxy.cfg"

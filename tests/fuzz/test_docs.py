@@ -33,7 +33,7 @@ def test_every_mutation_label_is_documented() -> None:
 def test_the_synopsis_names_the_real_options() -> None:
     synopsis = re.search(r"```\nsipstatus fuzz (.*?)```", TEXT, re.DOTALL)
     assert synopsis is not None
-    documented = set(re.findall(r"(--[a-z-]+|-q)\b", synopsis.group(1)))
+    documented = set(re.findall(r"(--[a-z0-9-]+|-q)\b", synopsis.group(1)))
     subparsers = argparse.ArgumentParser().add_subparsers()
     fuzz_command.register(subparsers)
     fuzz = subparsers._name_parser_map["fuzz"]

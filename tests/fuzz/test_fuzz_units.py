@@ -154,7 +154,8 @@ def test_report(tmp_path: Path) -> None:
     assert report["cases"] == 5 and report["target_alive"] is False
     assert report["seed"] == 4 and report["labels"] == {"nul-byte": 1, "valid": 4}
     first, second = report["findings"]
-    assert first == {"file": "finding-0001-target-dead-nul-byte.sip", "label": "nul-byte",
+    assert first == {"file": "finding-0001-target-dead-nul-byte.sip", "scenario": "request",
+                     "step": "request", "label": "nul-byte",
                      "kind": "target-dead", "case": 3, "reply": None, "classification": None,
                      "detail": "silence",
                      "preceding": [{"file": "finding-0001-target-dead-nul-byte.sip.before-1",

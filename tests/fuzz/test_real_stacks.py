@@ -1,5 +1,7 @@
 """The fuzzer against real SIP stacks on loopback, started and stopped here: Kamailio (with
-tests/fuzz/kamailio.cfg, UDP and TCP) in the default mode, and SIPp as a UAC in --answer mode.
+tests/fuzz/kamailio.cfg, UDP and TCP) in the default mode, SIPp as a UAC in --answer mode,
+and ``--scenario invite`` through Kamailio as a record-routing stateful proxy
+(tests/fuzz/kamailio-proxy.cfg) in front of SIPp as a UAS (UDP and TCP).
 Skipped, with the reason, where the Debian packages kamailio / sip-tester are missing."""
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz_support import KAMAILIO_CFG, free_port, need, started, wait_for_udp_sip
+from fuzz_support import (
+    KAMAILIO_CFG,
+    KAMAILIO_PROXY_CFG,
+    free_port,
+    need,
+    started,
+    wait_for_udp_sip,
+)
 
 from sipstatus import _cli
 
@@ -107,3 +116,53 @@ def _wait_listening(port: int, timeout: float = 10.0) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"nothing listens on tcp:127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def proxied_uas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Kamailio (stateful, record-routing) on a free port, relaying to a SIPp UAS
+    (``-sn uas``, ``-aa``: it also answers INFO, OPTIONS, UPDATE in the call with 200)."""
+    kamailio = need("kamailio", "kamailio")
+    sipp = need("sipp", "sip-tester")
+    work = tmp_path_factory.mktemp("proxy")
+    port, uas = free_port(), free_port()
+    uas_argv = [sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas), "-aa", "-nostdin",
+                "-m", "100000"]
+    proxy_argv = [kamailio, "-f", str(KAMAILIO_PROXY_CFG), "-DD", "-E", "-m", "64", "-M", "8",
+                  "-Y", str(work), "-w", str(work), "-A", f'UAS="sip:127.0.0.1:{uas}"',
+                  "-l", f"udp:127.0.0.1:{port}", "-l", f"tcp:127.0.0.1:{port}"]
+    with started(uas_argv, work / "sipp.log") as sipp_process, \
+            started(proxy_argv, work / "kamailio.log") as proxy_process:
+        wait_for_udp_sip(uas)
+        wait_for_udp_sip(port)
+        yield port
+        assert sipp_process.poll() is None, "sipp exited during the tests"
+        assert proxy_process.poll() is None, "kamailio exited during the tests"
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_invite_scenario_gets_through_the_dialog(
+    proxied_uas: int, transport: str, tmp_path: Path
+) -> None:
+    cases = 12
+    status, report = _run([f"{transport}:127.0.0.1:{proxied_uas}", "--scenario", "invite",
+                           "--cases", str(cases), "--seed", "3", "--t1", "0.01"], tmp_path)
+    assert report["stopped"] == "cases" and report["cases"] == cases
+    assert report["target_alive"] is True
+    assert status == (1 if report["findings"] else 0)
+    steps = report["scenarios"]["invite"]["steps"]
+    assert set(steps) == {"invite/invite", "invite/cancel", "invite/ack", "invite/reinvite",
+                          "invite/update", "invite/info", "invite/options", "invite/message",
+                          "invite/refer", "invite/bye"}
+    assert sum(s["fuzzed"] for s in steps.values()) <= cases
+    # Every case sends its INVITE; a well-formed one is answered 100 (Kamailio), 180 and
+    # 200 (SIPp), then ACKed, and the call ends with a BYE that SIPp answers 200.
+    assert steps["invite/invite"]["reached"] == cases
+    assert steps["invite/invite"]["responses"]["200"] >= 1
+    unanswered_invites = steps["invite/invite"]["fuzzed"] + steps["invite/cancel"]["fuzzed"]
+    assert steps["invite/ack"]["reached"] >= cases - unanswered_invites
+    assert steps["invite/bye"]["reached"] >= 1 and steps["invite/bye"]["responses"]["200"] >= 1
+    for finding in report["findings"]:
+        assert finding["scenario"] == "invite" and finding["step"] in steps
+        assert finding["kind"] != "target-dead"
+        assert (tmp_path / finding["file"]).read_bytes().startswith(b"SIPSTATUS-SEQUENCE/1 ")

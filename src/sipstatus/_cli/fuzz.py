@@ -25,6 +25,7 @@ forms and behind host names).
 
 examples:
   sipstatus fuzz udp:127.0.0.1:5060 --cases 500 --seed 7 --out findings/
+  sipstatus fuzz udp:127.0.0.1:5060 --scenario invite --cases 200 --t1 0.05 --out calls/
   sipstatus fuzz --answer --listen 127.0.0.1:5070 udp:127.0.0.1:5080 --duration 60
   sipstatus fuzz --replay findings/finding-0001-target-dead-nul-byte.sip udp:127.0.0.1:5060
 
@@ -78,9 +79,15 @@ def register(subparsers: Any) -> None:
     mode.add_argument("--listen", metavar="HOST:PORT",
                       help="--answer: where to listen (default: loopback, any free port)")
     mode.add_argument("--replay", metavar="FILE", type=Path,
-                      help="send FILE (a finding's raw file) once, then probe; with --answer, "
-                           "answer the next request of the same method with it, re-aimed at "
-                           "that request")
+                      help="send FILE (a finding's raw file) once, then probe; a scenario's "
+                           "sequence file plays its flow again, the broken message re-aimed "
+                           "at the new dialog; with --answer, answer the next request of the "
+                           "same method with it, re-aimed at that request")
+    mode.add_argument("--scenario", action="append", metavar="NAME",
+                      choices=("request", "invite"),
+                      help="play this flow and break one step of it (repeatable: cases take "
+                           "turns): request (default: one request outside any dialog), "
+                           "invite (INVITE, ACK, a request in the dialog, BYE)")
     bounds = parser.add_argument_group("bounds")
     bounds.add_argument("--cases", type=_positive(int), default=None,
                         help="test cases to send, probes not counted (default: 100, or no "
@@ -96,6 +103,10 @@ def register(subparsers: Any) -> None:
                        help="share of cases that are mutated rather than valid (default: 0.5)")
     cases.add_argument("--methods", metavar="M,M",
                        help="request methods to generate (default: all 14)")
+    cases.add_argument("--t1", type=_positive(float), default=0.5, metavar="SECONDS",
+                       help="--scenario: RFC 3261 timer T1 of the transactions: UDP "
+                            "retransmits after T1, 2*T1, ...; gives up after 64*T1 "
+                            "(default: 0.5)")
     probe = parser.add_argument_group("liveness")
     probe.add_argument("--probe-timeout", type=_positive(float), default=1.0, metavar="SECONDS",
                        help="wait this long for the answer to an OPTIONS probe (default: 1)")
@@ -130,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     # hypothesis-free part (target, transport) would add 20-30 ms to every other command.
     from sipstatus._fuzz import report
     from sipstatus._fuzz.run import Settings, replay, run_answer, run_send
+    from sipstatus._fuzz.scenario import is_sequence
     from sipstatus._fuzz.target import TargetError, parse_listen, parse_target
     from sipstatus._fuzz.transport import LinkError
 
@@ -142,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--listen goes with --answer")
     if args.overwrite and args.out is None:
         return _fail("--overwrite goes with --out")
+    if args.answer and args.scenario and args.scenario != ["request"]:
+        return _fail("--scenario goes without --answer (the scenarios play the UAC)")
     methods = None
     if args.methods:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
@@ -162,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         malformed_ratio=args.malformed_ratio,
         methods=methods,
         idle_timeout=args.idle_timeout,
+        scenarios=tuple(dict.fromkeys(args.scenario or ("request",))),
+        t1=args.t1,
     )
 
     def log(line: str) -> None:
@@ -183,9 +199,15 @@ def run(args: argparse.Namespace) -> int:
                 data = args.replay.read_bytes()
             except OSError as exc:
                 return _fail(f"cannot read {args.replay}: {exc.strerror}")
+            if args.answer and is_sequence(data):
+                return _fail(f"{args.replay} is a scenario's sequence: replay it without "
+                             "--answer")
             saved = args.replay.with_name(args.replay.name + report.REQUEST_SUFFIX)
             answered = saved.read_bytes() if args.answer and saved.is_file() else None
-            outcome = replay(settings, data, log, answered)
+            try:
+                outcome = replay(settings, data, log, answered)
+            except ValueError as exc:
+                return _fail(f"{args.replay}: {exc}")
         else:
             outcome = (run_answer if args.answer else run_send)(settings, log)
     except LinkError as exc:
@@ -200,7 +222,9 @@ def run(args: argparse.Namespace) -> int:
           f"target {alive}")
     for number, finding in enumerate(outcome.findings, 1):
         name = report.finding_file(number, finding)
-        print(f"  {finding.kind:<16} {finding.case.label:<28} case {finding.case.index:<6} {name}")
+        where = "" if finding.case.scenario == "request" else f" {finding.case.step}"
+        print(f"  {finding.kind:<16} {finding.case.label:<28} case {finding.case.index:<6} "
+              f"{name}{where}")
     if out is not None:
         try:
             path = out.write(settings, outcome)

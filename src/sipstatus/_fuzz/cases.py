@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis import strategies as st
 
+from sipstatus._fuzz import build as b
 from sipstatus._fuzz import strategies as sips
 from sipstatus._fuzz.build import Endpoint
 from sipstatus._fuzz.model import VALID, Mutation
@@ -95,3 +96,30 @@ def answer_cases(seed: int, ratio: float, local: Endpoint) -> Callable[[bytes], 
         return drawer.draw()
 
     return answer
+
+
+StepMaker = Callable[[b.Transaction, tuple[b.Header, ...]], Mutation]
+
+
+def step_cases(seed: int, ratio: float) -> StepMaker:
+    """The message sent at a scenario's fuzzed step: the step's request (``tx``, with the
+    dialog's Route fields ``routes``) with method-specific headers and body drawn as
+    :func:`sipstatus.strategies.requests` draws them, valid or, ``ratio`` of the time, broken
+    by one of the labelled mutations."""
+    box: list[tuple[b.Transaction, tuple[b.Header, ...]]] = []
+
+    def make(data: st.DataObject) -> Mutation:
+        tx, routes = box[-1]
+        extra, body = data.draw(sips.request_parts(tx))
+        valid = bytes(b.request(tx, (*routes, *extra), body, b.Style()))
+        if _malformed_share(data, ratio):
+            return data.draw(sips.malformed(st.just(valid)))
+        return Mutation(valid, VALID, valid)
+
+    drawer = Drawer(make, seed)
+
+    def at_step(tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        box[:] = [(tx, routes)]
+        return drawer.draw()
+
+    return at_step

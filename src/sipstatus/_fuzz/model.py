@@ -12,7 +12,14 @@ TARGET_DEAD = "target-dead"
 MALFORMED_REPLY = "malformed-reply"
 SERVER_ERROR = "server-error"
 ENDLESS_MESSAGE = "endless-message"
-FINDING_KINDS = (TARGET_DEAD, MALFORMED_REPLY, SERVER_ERROR, ENDLESS_MESSAGE)
+# State findings of the scenarios (``--scenario``; ``_fuzz.scenario``).
+ANSWERED_UNKNOWN_DIALOG = "answered-unknown-dialog"
+CSEQ_BACKWARDS = "cseq-backwards"
+TWO_XX_AFTER_CANCEL = "2xx-after-cancel"
+SERVER_ERROR_IN_DIALOG = "server-error-in-dialog"
+FINDING_KINDS = (TARGET_DEAD, MALFORMED_REPLY, SERVER_ERROR, ENDLESS_MESSAGE,
+                 ANSWERED_UNKNOWN_DIALOG, CSEQ_BACKWARDS, TWO_XX_AFTER_CANCEL,
+                 SERVER_ERROR_IN_DIALOG)
 
 # The label of a case that is valid by construction (not a mutation).
 VALID = "valid"
@@ -40,12 +47,20 @@ class Case:
 
     In ``--answer`` mode ``answered`` is the target's request that the case answers (saved
     next to a finding, so that a replay can aim the case at a new request of the same kind).
+
+    A case of a scenario other than ``request`` names its ``scenario`` and ``step``; ``data``
+    is the message sent at the step, ``original`` the well-formed message it was made from,
+    and ``sequence`` every message of the case as ``(kind, step, bytes)`` (the reproducer).
     """
 
     index: int
     data: bytes
     label: str
     answered: bytes | None = None
+    scenario: str = "request"
+    step: str = "request"
+    original: bytes | None = None
+    sequence: tuple[tuple[str, str, bytes], ...] = ()
 
     @property
     def malformed(self) -> bool:

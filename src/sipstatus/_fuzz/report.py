@@ -18,6 +18,11 @@ report.json::
       "target_alive": false
     }
 
+Every finding names its ``scenario`` and ``step`` (``request`` for the out-of-dialog mode);
+the finding file of a case of another scenario is its whole sequence (``scenario.encode``),
+which ``--replay`` plays again. With ``--scenario``, ``scenarios`` counts per scenario the
+cases and, per step, how often it was reached and fuzzed and the responses it got.
+
 In ``--answer`` mode a finding also has ``request_file``: the target's request the case
 answered, which ``--replay`` uses to aim the case at a new request. A ``target-dead``
 finding also lists ``preceding``: the up to five cases sent before it (``file``, ``case``,
@@ -50,6 +55,7 @@ from typing import Any
 
 from sipstatus._fuzz.model import Finding
 from sipstatus._fuzz.run import Outcome, Settings
+from sipstatus._fuzz.scenario import encode
 
 REPORT = "report.json"
 #: Every name the fuzzer writes in ``--out``: the report, its temporary file, finding files.
@@ -91,6 +97,8 @@ def _finding(number: int, finding: Finding) -> dict[str, Any]:
     return {
         "file": finding_file(number, finding),
         **extra,
+        "scenario": finding.case.scenario,
+        "step": finding.case.step,
         "label": finding.case.label,
         "kind": finding.kind,
         "case": finding.case.index,
@@ -114,6 +122,7 @@ def report(settings: Settings, outcome: Outcome) -> dict[str, Any]:
         "findings": [_finding(n, f) for n, f in enumerate(outcome.findings, 1)],
         "drained": outcome.drained,
         "target_alive": outcome.target_alive,
+        **({"scenarios": outcome.scenarios} if outcome.scenarios else {}),
     }
 
 
@@ -131,7 +140,8 @@ class OutputDir:
         files: list[tuple[str, bytes]] = []
         for number, finding in enumerate(outcome.findings, 1):
             name = finding_file(number, finding)
-            files.append((name, finding.case.data))
+            case = finding.case
+            files.append((name, encode(case) if case.sequence else case.data))
             if finding.case.answered is not None:
                 files.append((name + REQUEST_SUFFIX, finding.case.answered))
             files += [(preceding_file(number, finding, k), case.data)

@@ -22,10 +22,12 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sipstatus._fuzz import build as b
-from sipstatus._fuzz.cases import answer_cases, request_cases
+from sipstatus._fuzz import scenario as sc
+from sipstatus._fuzz.cases import answer_cases, request_cases, step_cases
 from sipstatus._fuzz.model import (
     ENDLESS_MESSAGE,
     MALFORMED_REPLY,
@@ -47,7 +49,7 @@ from sipstatus._fuzz.transport import (
     Pacer,
 )
 from sipstatus._fuzz.verdict import judge, rejects
-from sipstatus._fuzz.wire import Wire, call_id, find_header, looks_like_sip
+from sipstatus._fuzz.wire import Wire, call_id, find_header, looks_like_sip, status_code
 
 Log = Callable[[str], None]
 
@@ -77,6 +79,8 @@ class Settings:
     malformed_ratio: float = 0.5
     methods: tuple[str, ...] | None = None
     idle_timeout: float = 10.0
+    scenarios: tuple[str, ...] = ("request",)
+    t1: float = 0.5  # RFC 3261 Timer T1 of the scenarios' transactions (seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,7 @@ class Outcome:
     stopped: str
     labels: tuple[tuple[str, int], ...]
     drained: int = 0  # messages from the target read and dropped unjudged (a flood)
+    scenarios: dict[str, Any] = field(default_factory=dict)  # Coverage.as_dict()
 
 
 def _endpoint(target: Target) -> b.Endpoint:
@@ -111,6 +116,8 @@ class _Run:
         self.recent: deque[Case] = deque(maxlen=PRECEDING + 1)
         self.judged: Counter[int] = Counter()  # case index -> messages judged for it
         self.drained = 0
+        self.coverage: sc.Coverage | None = None
+        self.acks: dict[str, bytes] = {}  # the scenarios' ACKs of recent calls
 
     def time_left(self) -> bool:
         duration = self.settings.duration
@@ -188,7 +195,9 @@ class _Run:
         ))
 
     def outcome(self, alive: bool, stopped: str) -> Outcome:
+        coverage = self.coverage.as_dict() if self.coverage is not None else {}
         return Outcome(
+            scenarios=coverage,
             cases=self.count,
             findings=tuple(self.findings),
             target_alive=alive,
@@ -247,6 +256,63 @@ def _collect(run: _Run, case: Case, replies: list[bytes], probe: ProbeResult) ->
     return replies + [m for m in probe.others if run.fresh(m, case)]
 
 
+def _request_case(run: _Run, link: Link, prober: Prober, cases: Callable[[], Mutation],
+                  local: list[b.Endpoint]) -> tuple[Case, list[bytes], ProbeResult]:
+    """One out-of-dialog case (scenario ``request``): send, collect, tear down, probe,
+    judge."""
+    conversation = link.exchange()
+    local[0] = conversation.local
+    case = run.next_case(cases())
+    try:
+        run.pacer.wait()
+        conversation.send(case.data)
+        replies = run.replies(conversation, case)
+        for reply in replies:
+            for message in teardown(case.data, reply, conversation.local):
+                run.pacer.wait()
+                conversation.send(message)
+    finally:
+        link.release(conversation)
+    probe = prober.probe()
+    run.probed(case, probe)
+    replies = _collect(run, case, replies, probe)
+    run.assess(case, replies)
+    if run.coverage is not None:
+        run.coverage.cases["request"] += 1
+        stats = run.coverage.step("request", "request")
+        stats.reached += 1
+        stats.fuzzed += 1
+        for reply in replies:
+            stats.responses[str(status_code(reply) or "malformed")] += 1
+        if not replies:
+            stats.responses["none"] += 1
+    return case, replies, probe
+
+
+def _scenario_case(run: _Run, link: Link, prober: Prober, scenario: str, step: str,
+                   make: sc.MakeStep, prefix: str) -> tuple[Case, ProbeResult]:
+    """One case of a stateful scenario: play its flow, probe, note the findings."""
+    settings = run.settings
+    assert run.coverage is not None
+    conversation = link.exchange()
+    run.count += 1
+    try:
+        case, events, drained = sc.play(conversation, scenario, step, make, settings.t1,
+                                        settings.reply_wait, run.coverage, prefix,
+                                        _endpoint(settings.target), run.count, run.pacer.wait,
+                                        run.acks)
+    finally:
+        link.release(conversation)
+    run.drained += drained
+    run.labels[case.label] += 1
+    run.recent.append(case)
+    probe = prober.probe()
+    run.probed(case, probe)
+    for event in events:
+        run.add(sc.finding(case, event))
+    return case, probe
+
+
 def run_send(settings: Settings, log: Log) -> Outcome:
     """Default mode: send generated and mutated requests to the target."""
     run = _Run(settings, log)
@@ -262,26 +328,24 @@ def run_send(settings: Settings, log: Log) -> Outcome:
                             "nothing to fuzz")
         cases = request_cases(settings.seed, settings.malformed_ratio, settings.methods,
                               lambda: local[0], target)
+        scenarios = settings.scenarios or ("request",)
+        if scenarios != ("request",):
+            run.coverage = sc.Coverage()
+        steps = {s: sc.steps_of(s, settings.seed) for s in scenarios if s != "request"}
+        at_step = step_cases(settings.seed, settings.malformed_ratio)
+        token = sc.run_token(settings.seed)
         stopped = "cases" if settings.cases is not None else "duration"
         try:
             while run.more_cases():
-                conversation = link.exchange()
-                local[0] = conversation.local
-                case = run.next_case(cases())
-                try:
-                    run.pacer.wait()
-                    conversation.send(case.data)
-                    replies = run.replies(conversation, case)
-                    for reply in replies:
-                        for message in teardown(case.data, reply, conversation.local):
-                            run.pacer.wait()
-                            conversation.send(message)
-                finally:
-                    link.release(conversation)
-                probe = prober.probe()
-                run.probed(case, probe)
-                replies = _collect(run, case, replies, probe)
-                run.assess(case, replies)
+                scenario = scenarios[run.count % len(scenarios)]
+                if scenario == "request":
+                    case, replies, probe = _request_case(run, link, prober, cases, local)
+                else:
+                    case, probe = _scenario_case(
+                        run, link, prober, scenario, steps[scenario](),
+                        lambda _name, tx, routes: at_step(tx, routes),
+                        sc.case_prefix(token, run.count + 1))
+                    replies = []
                 if not probe.alive:
                     run.dead(case, replies, probe)
                     return run.outcome(False, "target-dead")
@@ -413,6 +477,8 @@ def replay(settings: Settings, data: bytes, log: Log, answered: bytes | None = N
     the new request."""
     run = _Run(settings, log)
     target = _endpoint(settings.target)
+    if sc.is_sequence(data):
+        return _replay_sequence(run, sc.decode(data), log)
     if settings.target.transport == "udp" and len(data) > MAX_DATAGRAM - 28:
         raise LinkError(f"{len(data)} bytes do not fit in one UDP datagram")
     mutation = Mutation(data, "replay", data)
@@ -493,3 +559,33 @@ def _replay_answer(run: _Run, settings: Settings, mutation: Mutation,
         inbox.close()
         if link is not None:
             link.close()
+
+
+def _replay_sequence(run: _Run, saved: sc.Saved, log: Log) -> Outcome:
+    """Play a saved sequence again: the same scenario against the (fresh) target, the saved
+    broken message re-aimed at the new dialog at the saved step; then probe."""
+    settings = run.settings
+    target = _endpoint(settings.target)
+    run.coverage = sc.Coverage()
+    link = Link(settings.target, settings.probe_timeout)
+    prober = Prober(link.exchange, link.release, target, run.pacer,
+                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    try:
+        first = prober.probe()
+        if not first.alive:
+            raise LinkError(f"{settings.target} does not answer OPTIONS{_never_ended(first)}: "
+                            "nothing to replay against")
+        log(f"replaying {saved.scenario} broken at {saved.step} ({saved.label})")
+        case, probe = _scenario_case(run, link, prober, saved.scenario, saved.step,
+                                     sc.replayer(saved), sc.replay_prefix())
+        for kind, step, message in case.sequence:
+            if kind in ("sent", "broken", "received"):
+                first_line = message.split(b"\r\n", 1)[0].decode("utf-8", "backslashreplace")
+                log(f"{step:<16} {kind:<8} {first_line}")
+        if case.label == "unreached":
+            log(f"the flow did not reach {saved.step} this time")
+        if not probe.alive:
+            run.dead(case, [], probe)
+        return run.outcome(probe.alive, "replayed")
+    finally:
+        link.close()

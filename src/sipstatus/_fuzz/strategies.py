@@ -481,6 +481,13 @@ def _request_parts(
     return tuple(extra), body
 
 
+def request_parts(tx: b.Transaction) -> st.SearchStrategy[tuple[tuple[b.Header, ...],
+                                                             b.Body | None]]:
+    """Method-specific headers and body for the request ``tx`` (the fuzzer's scenarios draw
+    the fuzzed step's request with it)."""
+    return _request_parts(tx)
+
+
 @st.composite
 def request_bytes(
     draw: st.DrawFn,

@@ -1,0 +1,602 @@
+"""Stateful fuzzing (``--scenario``): play a real SIP flow well formed up to one step, send a
+generated or broken message at that step, then finish the flow or tear it down cleanly.
+
+Scenarios and their steps (docs/fuzzing.md, "Scenarios"):
+
+* ``request``: one request outside any dialog (the default mode, ``run.run_send``);
+* ``invite``: INVITE → 1xx/2xx → ACK → one request in the dialog → BYE, as the UAC.
+  Each case draws one step of :data:`STEPS` ``["invite"]`` from the seed: ``invite/invite``
+  (the INVITE itself), ``invite/cancel`` (CANCEL once a provisional response came),
+  ``invite/ack`` (the ACK of the 2xx), ``invite/reinvite``, ``invite/update``,
+  ``invite/info``, ``invite/options``, ``invite/message``, ``invite/refer`` (a request in
+  the dialog, then BYE) or ``invite/bye``. Every other message of the case is well formed.
+
+Transactions (RFC 3261 §17.1): over UDP a request is retransmitted after T1, 2·T1, 4·T1 ...
+(an INVITE until a provisional response comes, Timer A; other requests up to T2 = 8·T1 between
+sends, Timer E) and given up after 64·T1 (Timer B/F); over TCP it is sent once and waited
+for 64·T1. A broken message that gets no answer at all within ``--reply-wait`` is taken as
+dropped (a stack is free to drop what it cannot parse). Requests the target sends meanwhile
+are answered (200 to BYE and to requests of the dialog, 481 otherwise), a retransmitted 2xx
+to the INVITE is ACKed again.
+
+State findings (besides ``target-dead``, ``malformed-reply`` and ``server-error``):
+
+* ``answered-unknown-dialog``: a 2xx to a broken request whose Call-ID, From tag or To tag is
+  not the dialog's (the target answered in a dialog it cannot know);
+* ``cseq-backwards``: a request of the target in the dialog with a CSeq below its previous
+  one (§12.2.2);
+* ``2xx-after-cancel``: a 2xx to the INVITE after the target answered the CANCEL with 200
+  (§9.2: a 200 to the CANCEL means the INVITE gets 487);
+* ``server-error-in-dialog``: a 5xx to a broken request in the dialog.
+
+A finding keeps the whole sequence of the case (every message sent and received, the broken
+one marked with the well-formed message it was made from) in one reproducer file, which
+``replay_sequence`` plays against a fresh target: the same flow with new identifiers, the
+saved broken message re-aimed at the new dialog (``dialog.adapt``) at the saved step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sipstatus._fuzz import build as b
+from sipstatus._fuzz.dialog import Dialog, adapt, cseq_number, identifiers, write
+from sipstatus._fuzz.model import (
+    ANSWERED_UNKNOWN_DIALOG,
+    CSEQ_BACKWARDS,
+    ENDLESS_MESSAGE,
+    MALFORMED_REPLY,
+    SERVER_ERROR,
+    SERVER_ERROR_IN_DIALOG,
+    TWO_XX_AFTER_CANCEL,
+    VALID,
+    Case,
+    Finding,
+    Mutation,
+)
+from sipstatus._fuzz.transport import Conversation
+from sipstatus._fuzz.verdict import judge, rejects
+from sipstatus._fuzz.wire import Wire, call_id, cseq_method, status_code, top_via_branch
+
+#: The scenarios and their steps, in the order a flow plays them.
+STEPS: dict[str, tuple[str, ...]] = {
+    "request": ("request",),
+    "invite": ("invite/invite", "invite/cancel", "invite/ack", "invite/reinvite",
+               "invite/update", "invite/info", "invite/options", "invite/message",
+               "invite/refer", "invite/bye"),
+}
+SCENARIOS: tuple[str, ...] = tuple(STEPS)
+#: The method of each step that sends a request in the dialog.
+IN_DIALOG: dict[str, str] = {
+    "invite/reinvite": "INVITE", "invite/update": "UPDATE", "invite/info": "INFO",
+    "invite/options": "OPTIONS", "invite/message": "MESSAGE", "invite/refer": "REFER",
+    "invite/bye": "BYE",
+}
+#: Messages kept in one case's sequence (more are counted, not kept).
+MAX_RECORDS = 64
+#: Messages from the target judged (and answered) per case; more (a flood) still complete
+#: the case's transactions but are otherwise dropped and counted in ``drained``.
+MAX_RECEIVED = 64
+#: ACKs kept to answer retransmitted 2xx responses of recent calls.
+MAX_ACKS = 64
+#: Seconds to listen after a message that gets no response (an ACK) for what the target
+#: sends next (a retransmitted 2xx, a malformed reply).
+ACK_WAIT = 0.05
+#: The first line of a reproducer file of a sequence.
+MAGIC = b"SIPSTATUS-SEQUENCE/1"
+
+MakeStep = Callable[[str, b.Transaction, tuple[b.Header, ...]], Mutation]
+
+
+@dataclass
+class StepStats:
+    """What happened at one step over a run: how often it was reached (its message sent),
+    fuzzed (the case's step), and the responses it got (status codes; ``none`` when a
+    transaction got no final response)."""
+
+    reached: int = 0
+    fuzzed: int = 0
+    responses: Counter[str] = field(default_factory=Counter)
+
+
+class Coverage:
+    """Per scenario: cases, and per step its :class:`StepStats` (report.json ``scenarios``)."""
+
+    def __init__(self) -> None:
+        self.cases: Counter[str] = Counter()
+        self.steps: dict[str, dict[str, StepStats]] = {}
+
+    def step(self, scenario: str, name: str) -> StepStats:
+        steps = self.steps.setdefault(scenario, {s: StepStats() for s in STEPS[scenario]})
+        return steps[name]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            scenario: {
+                "cases": self.cases[scenario],
+                "steps": {
+                    name: {"reached": s.reached, "fuzzed": s.fuzzed,
+                           "responses": dict(sorted(s.responses.items()))}
+                    for name, s in steps.items()
+                },
+            }
+            for scenario, steps in sorted(self.steps.items())
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something found during a case, before the case is closed into a :class:`Case`."""
+
+    kind: str
+    reply: bytes | None
+    detail: str
+
+
+@dataclass
+class _Tx:
+    """A client transaction: its matching keys and what came back."""
+
+    branches: frozenset[str]
+    methods: frozenset[str]
+    step: str
+    responses: list[bytes] = field(default_factory=list)
+    final: bytes | None = None
+    final_at: int = 0  # order of arrival, to tell what came first
+
+    def matches(self, data: bytes) -> bool:
+        return (top_via_branch(data) in self.branches
+                and (cseq_method(data) or "") in self.methods)
+
+
+class Flow:
+    """One case of a scenario: the conversation with the target, the client transactions,
+    the dialog, and the record of every message."""
+
+    def __init__(self, conversation: Conversation, scenario: str, step: str, t1: float,
+                 patience: float, coverage: Coverage, prefix: str, target: b.Endpoint,
+                 pace: Callable[[], None], acks: dict[str, bytes] | None = None) -> None:
+        self.conversation = conversation
+        self.pace = pace
+        self.scenario = scenario
+        self.step = step
+        self.t1 = t1
+        self.patience = patience
+        self.coverage = coverage
+        self.records: list[tuple[str, str, bytes]] = []
+        self.dropped = 0  # messages not kept in the sequence
+        self.drained = 0  # messages from the target neither judged nor answered
+        self.now_step = step
+        self.open: list[_Tx] = []
+        self.arrivals = 0
+        self.dialog = Dialog(conversation.local, target, prefix)
+        # Call-ID -> the ACK of its 2xx, to send again when the 2xx comes again (shared
+        # between the cases of a run, so a late retransmission of an earlier call is ACKed)
+        self.acks: dict[str, bytes] = {} if acks is None else acks
+        self.events: list[Event] = []
+        self.received: list[tuple[str, bytes]] = []
+        self.mutation: Mutation | None = None
+        self.broken_tx: _Tx | None = None
+        self.broken_data: bytes | None = None  # the step's message, recorded as "broken"
+
+    # --- the record --------------------------------------------------------------------
+
+    def note(self, kind: str, data: bytes) -> None:
+        if len(self.records) < MAX_RECORDS:
+            self.records.append((kind, self.now_step, data))
+        else:
+            self.dropped += 1
+
+    def send(self, data: bytes, kind: str = "sent") -> None:
+        if kind == "sent" and data is self.broken_data:
+            kind, self.broken_data = "broken", None
+        self.note(kind, data)
+        self.pace()
+        self.conversation.send(data)
+
+    def reach(self, name: str, broken: Mutation | None = None) -> None:
+        self.now_step = name
+        stats = self.coverage.step(self.scenario, name)
+        stats.reached += 1
+        if broken is not None:
+            stats.fuzzed += 1
+
+    # --- receiving ------------------------------------------------------------------------
+
+    def receive(self, deadline: float) -> bytes | None:
+        data = self.conversation.receive(deadline)
+        if data is None:
+            return None
+        self.arrivals += 1
+        flood = len(self.received) >= MAX_RECEIVED
+        if flood:
+            self.drained += 1
+        else:
+            self.note("received", data)
+            self.received.append((self.now_step, data))
+        for tx in self.open:
+            if tx.matches(data) and status_code(data) is not None:
+                tx.responses.append(data)
+                code = status_code(data) or 0
+                self.coverage.step(self.scenario, tx.step).responses[str(code)] += 1
+                if code >= 200 and tx.final is None:
+                    tx.final, tx.final_at = data, self.arrivals
+                elif code >= 200 and not flood:
+                    self.stray(data)  # a retransmitted final response
+                return data
+        if not flood:
+            self.stray(data)
+        return data
+
+    def stray(self, data: bytes) -> None:
+        """A message that answers no open transaction: the target's requests are answered,
+        a retransmitted 2xx to an INVITE is ACKed again."""
+        code = status_code(data)
+        if code is not None:
+            ack = self.acks.get(call_id(data) or "")
+            if 200 <= code < 300 and cseq_method(data) == "INVITE" and ack is not None:
+                self.send(ack)
+            return
+        wire = Wire.split(data)
+        method = wire.method
+        if method is None or method == "ACK" or not wire.terminated:
+            return
+        cid = call_id(data)
+        ours = cid == self.dialog.call_id and self.dialog.remote_tag is not None
+        number = cseq_number(data)
+        if ours and method != "CANCEL" and number is not None:
+            last = self.dialog.remote_cseq
+            if last is not None and number < last:
+                self.events.append(Event(CSEQ_BACKWARDS, data,
+                                         f"{method} with CSeq {number} after CSeq {last} in "
+                                         "the same dialog (RFC 3261 §12.2.2)"))
+            self.dialog.remote_cseq = max(number, last or 0)
+        if ours and method == "BYE":
+            self.dialog.terminated = True
+        code, reason = (200, "OK") if ours else (481, "Call/Transaction Does Not Exist")
+        try:
+            reply = b.echo_response(wire, code, reason, None, (), None, b.Style())
+        except (ValueError, UnicodeError):
+            return
+        self.send(reply)
+
+    def listen(self, seconds: float) -> None:
+        """Take in what the target sends for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.receive(deadline) is None:
+                break
+
+    # --- transactions -----------------------------------------------------------------
+
+    def transact(self, data: bytes, original: bytes, *, until_provisional: bool = False,
+                 broken: bool = False) -> _Tx:
+        """Run a client transaction (RFC 3261 §17.1): send ``data``, retransmit over UDP,
+        until a final response (or, with ``until_provisional``, any response) or Timer B/F."""
+        method = Wire.split(original).method or ""
+        branches = {top_via_branch(data), top_via_branch(original)}
+        methods = {method, cseq_method(data) or method}
+        tx = _Tx(frozenset(x for x in branches if x), frozenset(methods), self.now_step)
+        self.open.append(tx)
+        self.send(data)
+        self.wait(tx, data, until_provisional=until_provisional, broken=broken)
+        return tx
+
+    def wait(self, tx: _Tx, data: bytes, *, until_provisional: bool = False,
+             broken: bool = False, started: float | None = None) -> None:
+        invite = "INVITE" in tx.methods
+        udp = self.conversation.local.transport == "UDP"
+        start = time.monotonic() if started is None else started
+        end = start + 64 * self.t1
+        interval, retransmit = self.t1, start + self.t1
+        while tx.final is None:
+            now = time.monotonic()
+            if broken and not tx.responses and now >= start + self.patience:
+                break
+            if now >= end or self.conversation.refused:
+                break
+            if until_provisional and tx.responses:
+                return
+            deadline = end if not udp else min(end, retransmit)
+            if broken and not tx.responses:
+                deadline = min(deadline, start + self.patience)
+            self.receive(deadline)
+            if udp and time.monotonic() >= retransmit and tx.final is None:
+                if invite and tx.responses:
+                    retransmit = end  # Timer A stops with a provisional response
+                else:
+                    self.send(data, "retransmitted")
+                    interval = 8 * self.t1 if tx.responses else min(2 * interval, 8 * self.t1)
+                    retransmit = time.monotonic() + interval
+        if tx.final is None and not until_provisional:
+            self.coverage.step(self.scenario, tx.step).responses["none"] += 1
+
+    def close(self, tx: _Tx) -> None:
+        with contextlib.suppress(ValueError):
+            self.open.remove(tx)
+
+
+def _code(data: bytes | None) -> int:
+    return status_code(data) or 0 if data is not None else 0
+
+
+def play_invite(flow: Flow, make: MakeStep) -> None:
+    """The ``invite`` scenario (module docstring): INVITE, ACK, one request in the dialog,
+    BYE; the case's step (``flow.step``) gets the message ``make`` draws."""
+    step, dialog = flow.step, flow.dialog
+
+    def at(name: str, tx: b.Transaction, routes: tuple[b.Header, ...],
+           plain: Callable[[], bytes]) -> tuple[bytes, bytes, bool]:
+        if name != step:
+            flow.reach(name)
+            message = plain()
+            return message, message, False
+        mutation = make(name, tx, routes)
+        flow.mutation = mutation
+        flow.reach(name, mutation)
+        return mutation.data, mutation.original, mutation.label != VALID
+
+    invite, _ = dialog.invite()
+    extra, body = dialog.body("INVITE")
+    data, original, broken = at("invite/invite", invite, (),
+                                lambda: write(invite, (), extra, body))
+    tx = flow.transact(data, original, until_provisional=step == "invite/cancel", broken=broken)
+    if broken:
+        flow.broken_tx = tx
+    if step == "invite/cancel" and tx.final is None and tx.responses:
+        started = time.monotonic()
+        cancel, _ = dialog.cancel(invite)
+        data, original, broken = at("invite/cancel", cancel, (),
+                                    lambda: write(cancel, (), (), None))
+        ctx = flow.transact(data, original, broken=broken)
+        flow.broken_tx = ctx if broken else None
+        flow.wait(tx, original, started=started)
+        flow.close(ctx)
+        if (_code(ctx.final) == 200 and 200 <= _code(tx.final) < 300
+                and tx.final_at > ctx.final_at):
+            flow.events.append(Event(TWO_XX_AFTER_CANCEL, tx.final,
+                                     "the INVITE got a 2xx after its CANCEL got 200 "
+                                     "(RFC 3261 §9.2: it should have got 487)"))
+    flow.close(tx)
+    final = tx.final
+    code = _code(final)
+    if final is None or code < 200:
+        return
+    if code >= 300:
+        flow.now_step = "invite/invite"
+        flow.send(dialog.ack_error(invite, final))
+        return
+    if not dialog.confirm(final):
+        return
+    ack, routes = dialog.ack_2xx(invite.cseq)
+    data, original, broken = at("invite/ack", ack, routes, lambda: write(ack, routes, (), None))
+    flow.acks[dialog.call_id] = original
+    while len(flow.acks) > MAX_ACKS:
+        del flow.acks[next(iter(flow.acks))]
+    flow.send(data)
+    flow.listen(ACK_WAIT if not broken else max(ACK_WAIT, flow.patience))
+    if step in IN_DIALOG and step != "invite/bye" and dialog.confirmed:
+        request(flow, step, IN_DIALOG[step], at)
+    if dialog.confirmed:
+        request(flow, "invite/bye", "BYE", at)
+        bye = flow.broken_tx if step == "invite/bye" else None
+        if bye is not None and not 200 <= _code(bye.final) < 300 and not dialog.terminated:
+            # The broken BYE did not end the call: end it properly.
+            tx2, routes = dialog.in_dialog("BYE")
+            flow.now_step = "invite/bye"
+            message = write(tx2, routes, (), None)
+            flow.close(flow.transact(message, message))
+
+
+def request(flow: Flow, name: str, method: str,
+            at: Callable[[str, b.Transaction, tuple[b.Header, ...], Callable[[], bytes]],
+                         tuple[bytes, bytes, bool]]) -> None:
+    """One request in the dialog (the ACK of a 2xx or non-2xx to a re-INVITE included)."""
+    dialog = flow.dialog
+    tx, routes = dialog.in_dialog(method)
+    extra, body = dialog.body(method)
+    data, original, broken = at(name, tx, routes, lambda: write(tx, routes, extra, body))
+    transaction = flow.transact(data, original, broken=broken)
+    flow.close(transaction)
+    if broken:
+        flow.broken_tx = transaction
+    final = transaction.final
+    code = _code(final)
+    if method == "BYE" and (200 <= code < 300 or (code == 481 and not broken)):
+        dialog.terminated = True  # (a broken BYE's 481 may only mean its tags were broken)
+    if method == "INVITE" and final is not None and code >= 200:
+        if code < 300:
+            ack, routes = dialog.ack_2xx(tx.cseq)
+            flow.send(write(ack, routes, (), None))
+        else:
+            flow.send(dialog.ack_error(tx, final))
+    if broken and final is not None and 200 <= code < 300:
+        _unknown_dialog(flow, data, original, final)
+
+
+def _unknown_dialog(flow: Flow, data: bytes, original: bytes, final: bytes) -> None:
+    sent, meant = identifiers(data), identifiers(original)
+    names = ("Call-ID", "From tag", "To tag")
+    changed = [n for n, s, m in zip(names, sent, meant, strict=True) if s != m]
+    if changed:
+        flow.events.append(Event(ANSWERED_UNKNOWN_DIALOG, final,
+                                 f"a {status_code(final)} to a request whose "
+                                 f"{' and '.join(changed)} is not the dialog's"))
+
+
+PLAYERS: dict[str, Callable[[Flow, MakeStep], None]] = {"invite": play_invite}
+
+
+def judge_flow(flow: Flow) -> list[Event]:
+    """The findings of a finished case: its state events, malformed messages from the
+    target, and 5xx answers to the broken message. Messages of other calls (late
+    retransmissions for an earlier case) are not judged; the same problem is reported once
+    per case."""
+    events = list(flow.events)
+    mutation = flow.mutation
+    broken = mutation is not None and mutation.label != VALID and rejects(mutation.data)
+    ours = {flow.dialog.call_id, None}
+    if mutation is not None:
+        ours.add(call_id(mutation.data))
+    tx = flow.broken_tx
+    seen: set[tuple[str, str]] = set()
+    for _, message in flow.received:
+        if call_id(message) not in ours:
+            continue
+        verdict = judge(message)
+        event: Event | None = None
+        if not verdict.well_formed:
+            detail = verdict.problem or "rejected"
+            if broken:
+                detail += " (the case is malformed too: the reply may copy it)"
+            event = Event(MALFORMED_REPLY, message, detail)
+        elif (broken and tx is not None and message in tx.responses
+              and verdict.status_code is not None and 500 <= verdict.status_code < 600):
+            kind = SERVER_ERROR_IN_DIALOG if flow.step in IN_DIALOG else SERVER_ERROR
+            event = Event(kind, message,
+                          f"{verdict.status_code} to a malformed {flow.step} message")
+        if event is not None and (event.kind, event.detail) not in seen:
+            seen.add((event.kind, event.detail))
+            events.append(event)
+    return events
+
+
+# --- reproducer files --------------------------------------------------------------------
+
+_RECORD = re.compile(rb"([a-z]+) ([a-z/]+) ([0-9]{1,6})\r\n")
+
+
+def encode(case: Case) -> bytes:
+    """A case's sequence as a reproducer file: a first line naming scenario, step and label,
+    then one record per message: ``<kind> <step> <length>`` CRLF, the bytes, CRLF. Kinds:
+    ``sent``, ``retransmitted``, ``received``, ``original`` (the well-formed message the
+    broken one was made from, never sent) and ``broken``."""
+    out = [MAGIC + f" {case.scenario} {case.step} {case.label}\r\n".encode()]
+    for kind, step, data in case.sequence:
+        out.append(f"{kind} {step} {len(data)}\r\n".encode() + data + b"\r\n")
+    return b"".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    scenario: str
+    step: str
+    label: str
+    original: bytes
+    broken: bytes
+
+
+def decode(data: bytes) -> Saved:
+    """Read a reproducer file (ValueError if it is not one)."""
+    first, _, rest = data.partition(b"\r\n")
+    parts = first.split(b" ")
+    if len(parts) != 4 or parts[0] != MAGIC:
+        raise ValueError("not a sipstatus sequence file")
+    scenario, step, label = (p.decode("ascii", "replace") for p in parts[1:])
+    if scenario not in STEPS or step not in STEPS[scenario]:
+        raise ValueError(f"unknown scenario or step: {scenario} {step}")
+    original = broken = None
+    offset = 0
+    while offset < len(rest):
+        match = _RECORD.match(rest, offset)
+        if match is None:
+            raise ValueError(f"unreadable record at byte {offset + len(first) + 2}")
+        start = match.end()
+        end = start + int(match.group(3))
+        if rest[end:end + 2] != b"\r\n":
+            raise ValueError(f"record at byte {offset + len(first) + 2} is cut short")
+        kind = match.group(1)
+        if kind == b"original" and original is None:
+            original = rest[start:end]
+        elif kind == b"broken" and broken is None:
+            broken = rest[start:end]
+        offset = end + 2
+    if original is None or broken is None:
+        raise ValueError("the file holds no broken message")
+    return Saved(scenario, step, label, original, broken)
+
+
+def is_sequence(data: bytes) -> bool:
+    return data.startswith(MAGIC + b" ")
+
+
+# --- one case ------------------------------------------------------------------------------
+
+
+def play(conversation: Conversation, scenario: str, step: str, make: MakeStep, t1: float,
+         patience: float, coverage: Coverage, prefix: str, target: b.Endpoint,
+         index: int, pace: Callable[[], None], acks: dict[str, bytes] | None = None
+         ) -> tuple[Case, list[Event], int]:
+    """Play one case of ``scenario`` broken at ``step``: the case (with its sequence), what
+    was found in it (target-dead excepted: that is the caller's probe) and how many messages
+    were drained unjudged."""
+    flow = Flow(conversation, scenario, step, t1, patience, coverage, prefix, target, pace,
+                acks)
+    coverage.cases[scenario] += 1
+
+    def made(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        mutation = make(name, tx, routes)
+        flow.now_step = name
+        flow.note("original", mutation.original)
+        flow.broken_data = mutation.data
+        return mutation
+
+    PLAYERS[scenario](flow, made)
+    mutation = flow.mutation
+    if mutation is None:  # the step was never reached: the case is the flow's first message
+        label, data, original = "unreached", b"", b""
+    else:
+        label, data, original = mutation.label, mutation.data, mutation.original
+    case = Case(index, data, label, scenario=scenario, step=step, original=original,
+                sequence=tuple(flow.records))
+    events = judge_flow(flow)
+    if conversation.endless is not None:
+        events.append(Event(ENDLESS_MESSAGE, conversation.endless.sample,
+                            conversation.endless.detail))
+    return case, events, flow.drained
+
+
+def case_prefix(run: str, index: int) -> str:
+    """Call-ID, tags and branches of a case start with this: ``run`` (``run_token``) keeps
+    them apart from an earlier run's against the same long-lived target."""
+    return f"sipstatus-{run}-{index}"
+
+
+def run_token(seed: int) -> str:
+    return f"{seed}-{secrets.token_hex(4)}"
+
+
+def replay_prefix() -> str:
+    return f"sipstatus-replay-{secrets.token_hex(4)}"
+
+
+def steps_of(scenario: str, seed: int) -> Callable[[], str]:
+    """The steps of successive cases of ``scenario``, drawn from the seed."""
+    rng = random.Random(f"sipstatus-steps-{scenario}-{seed}")
+    steps = STEPS[scenario]
+    return lambda: rng.choice(steps)
+
+
+def replayer(saved: Saved) -> MakeStep:
+    """At the saved step, the saved broken message re-aimed at the new flow."""
+
+    def make(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        new = write(tx, routes, (), None)
+        return Mutation(adapt(saved.broken, saved.original, new), saved.label, new)
+
+    return make
+
+
+def finding(case: Case, event: Event) -> Finding:
+    verdict = judge(event.reply) if event.reply is not None else None
+    return Finding(case, event.kind, event.reply,
+                   verdict.classification if verdict is not None else None, event.detail)
+

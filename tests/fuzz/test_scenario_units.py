@@ -1,0 +1,337 @@
+"""The pieces of stateful fuzzing without a network: the dialog's route set and requests
+(RFC 3261 §12), re-aiming a saved broken message at a new dialog, the reproducer format, the
+seeded steps, and the command line's refusals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sipstatus import _cli
+from sipstatus._fuzz import build as b
+from sipstatus._fuzz import scenario
+from sipstatus._fuzz.dialog import Dialog, adapt, addresses, identifiers, tag_of, uri_of, write
+from sipstatus._fuzz.model import Case, Mutation
+from sipstatus._fuzz.wire import Wire
+
+LOCAL = b.Endpoint("UDP", "127.0.0.1", 40001)
+TARGET = b.Endpoint("UDP", "127.0.0.1", 5060)
+OK = (b"SIP/2.0 200 OK\r\n"
+      b"Via: SIP/2.0/UDP 127.0.0.1:40001;branch=z9hG4bK-x-1;rport\r\n"
+      b"Record-Route: <sip:p2.example.net;lr>, <sip:p1.example.net;lr;ftag=1>\r\n"
+      b"Record-Route: <sip:p0.example.net;lr>\r\n"
+      b"From: <sip:sipstatus-fuzz@127.0.0.1:40001>;tag=x-tag\r\n"
+      b'To: "Bob" <sip:service@127.0.0.1:5060>;tag=bob-7\r\n'
+      b"Call-ID: x@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
+      b"Contact: <sip:bob@192.0.2.7:5062;transport=udp>;expires=60\r\n"
+      b"Content-Length: 0\r\n\r\n")
+
+
+def test_the_dialog_follows_the_2xx() -> None:
+    dialog = Dialog(LOCAL, TARGET, "x")
+    invite, _ = dialog.invite()
+    assert dialog.confirm(OK)
+    assert dialog.remote_tag == "bob-7"
+    assert dialog.remote_target == "sip:bob@192.0.2.7:5062;transport=udp"
+    # Record-Route in reverse order (§12.1.2): the UAC's first hop is the last entry.
+    assert dialog.route_set == ("sip:p0.example.net;lr", "sip:p1.example.net;lr;ftag=1",
+                                "sip:p2.example.net;lr")
+    tx, routes = dialog.in_dialog("INFO")
+    data = write(tx, routes, (), None)
+    wire = Wire.split(data)
+    assert wire.start == b"INFO sip:bob@192.0.2.7:5062;transport=udp SIP/2.0"
+    assert [wire.value_at(i) for i in wire.indexes("route")] == [
+        b"<sip:p0.example.net;lr>", b"<sip:p1.example.net;lr;ftag=1>",
+        b"<sip:p2.example.net;lr>"]
+    assert wire.value("cseq") == b"2 INFO"
+    assert identifiers(data) == ("x@127.0.0.1", "x-tag", "bob-7")
+    assert tx.vias[0].branch != invite.vias[0].branch
+    ack, _ = dialog.ack_2xx(invite.cseq)
+    assert ack.cseq == 1 and ack.method == "ACK"
+    cancel, _ = dialog.cancel(invite)
+    assert cancel.vias == invite.vias and cancel.cseq == invite.cseq
+
+
+def test_strict_routing_puts_the_first_route_in_the_request_uri() -> None:
+    dialog = Dialog(LOCAL, TARGET, "y")
+    dialog.confirm(OK.replace(b";lr>, <sip:p1", b">, <sip:p1").replace(
+        b"<sip:p0.example.net;lr>", b"<sip:p0.example.net>"))
+    uri, routes = dialog.routing()
+    assert uri == "sip:p0.example.net"
+    assert [r.value for r in routes] == ["<sip:p1.example.net;lr;ftag=1>",
+                                         "<sip:p2.example.net>",
+                                         "<sip:bob@192.0.2.7:5062;transport=udp>"]
+
+
+def test_no_to_tag_no_dialog() -> None:
+    assert not Dialog(LOCAL, TARGET, "z").confirm(OK.replace(b";tag=bob-7", b""))
+
+
+def test_tolerant_readers() -> None:
+    assert addresses(b'"a, b" <sip:x@y>, <sip:z;lr>') == [b'"a, b" <sip:x@y>', b"<sip:z;lr>"]
+    assert uri_of(b"<sip:x@y;lr>;p=1") == "sip:x@y;lr"
+    assert uri_of(b"sip:x@y;p=1") == "sip:x@y"
+    assert uri_of(b"<sip:x@y") is None and uri_of(b"<sip:\x00>") is None
+    assert tag_of(b"<sip:a@b;tag=uri>;tag=hdr") == "hdr"
+    assert tag_of(b"<sip:a@b>") is None and tag_of(None) is None
+
+
+def test_adapt_re_aims_a_broken_message() -> None:
+    old, new = Dialog(LOCAL, TARGET, "old"), Dialog(
+        b.Endpoint("UDP", "127.0.0.1", 50002), TARGET, "new")
+    for dialog, tag in ((old, b"t1"), (new, b"t2")):
+        dialog.invite()
+        dialog.confirm(OK.replace(b"bob-7", tag))
+    before = write(*old.in_dialog("BYE"), (), None)
+    after = write(*new.in_dialog("BYE"), (), None)
+    broken = before.replace(b"Content-Length: 0", b"Content-Length: -1").replace(
+        b"tag=t1", b"tag=t1\x00")
+    adapted = adapt(broken, before, after)
+    assert b"Content-Length: -1" in adapted and b"\x00" in adapted
+    assert identifiers(adapted)[0] == "new@127.0.0.1"
+    assert b"t1" not in adapted and b"old" not in adapted and b"40001" not in adapted
+    assert b"tag=t2\x00" in adapted
+
+
+def test_a_sequence_file_round_trips_and_refuses_garbage(tmp_path: Path) -> None:
+    case = Case(3, b"BROKEN\r\n\r\n", "nul-byte", scenario="invite", step="invite/info",
+                original=b"GOOD", sequence=(("sent", "invite/invite", b"INVITE ...\r\n"),
+                                           ("original", "invite/info", b"GOOD"),
+                                           ("broken", "invite/info", b"BROKEN\r\n\r\n")))
+    data = scenario.encode(case)
+    assert scenario.is_sequence(data)
+    saved = scenario.decode(data)
+    assert saved == scenario.Saved("invite", "invite/info", "nul-byte", b"GOOD",
+                                   b"BROKEN\r\n\r\n")
+    for bad in (b"INVITE sip:a SIP/2.0\r\n\r\n", data[:-3],
+                data.replace(b"invite/info nul", b"invite/nope nul"),
+                data.split(b"original")[0]):
+        with pytest.raises(ValueError):
+            scenario.decode(bad)
+    bad_file = tmp_path / "bad.sip"
+    bad_file.write_bytes(data[:-3])
+    assert _cli.main(["fuzz", "--replay", str(bad_file), "udp:127.0.0.1:9"]) == 2
+
+
+def test_steps_come_from_the_seed() -> None:
+    draws = [[scenario.steps_of("invite", seed)() for _ in range(30)] for seed in (5, 5, 6)]
+    assert draws[0] == draws[1] != draws[2]
+    assert set(draws[0]) <= set(scenario.STEPS["invite"])
+
+
+def test_the_command_line_refuses_scenarios_with_answer(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert _cli.main(["fuzz", "--answer", "--scenario", "invite", "udp:127.0.0.1:9"]) == 2
+    assert "--scenario goes without --answer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _cli.main(["fuzz", "--scenario", "nope", "udp:127.0.0.1:9"])
+    saved = tmp_path / "seq.sip"
+    saved.write_bytes(scenario.encode(Case(1, b"x", "valid", scenario="invite",
+                                           step="invite/bye", original=b"x",
+                                           sequence=(("original", "invite/bye", b"x"),
+                                                     ("broken", "invite/bye", b"x")))))
+    assert _cli.main(["fuzz", "--answer", "--replay", str(saved), "udp:127.0.0.1:9"]) == 2
+    assert "replay it without --answer" in capsys.readouterr().err
+
+
+# --- the invite flow against a scripted UAS (no network) ------------------------------------
+
+Script = Callable[[bytes, "FakeUas"], list[bytes]]
+
+
+class FakeUas:
+    """A Conversation whose peer is ``script``: each message sent gets the replies it
+    returns (the script may also queue requests of its own)."""
+
+    def __init__(self, script: Script) -> None:
+        self.local = LOCAL
+        self.refused = False
+        self.endless = None
+        self.script = script
+        self.queue: list[bytes] = []
+        self.got: list[bytes] = []
+        self.tag = "uas-1"
+
+    def send(self, data: bytes) -> None:
+        self.got.append(data)
+        self.queue += self.script(data, self)
+
+    def receive(self, deadline: float) -> bytes | None:
+        if self.queue:
+            return self.queue.pop(0)
+        time.sleep(max(0.0, min(deadline - time.monotonic(), 0.001)))
+        return None
+
+    def close(self) -> None:
+        pass
+
+    def answer(self, request: bytes, code: int, tag: bool = True) -> bytes:
+        wire = Wire.split(request)
+        return b.echo_response(wire, code, b.default_reason(code),
+                               self.tag if tag else None,
+                               (b.Header("Contact", "<sip:uas@127.0.0.1:5060>"),)
+                               if wire.method == "INVITE" else (), None, b.Style())
+
+    def sent(self, method: str) -> list[bytes]:
+        return [m for m in self.got if m.startswith(method.encode() + b" ")]
+
+
+def _valid(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+    data = write(tx, routes, (), None)
+    return Mutation(data, "valid", data)
+
+
+def _play(uas: FakeUas, step: str, make: scenario.MakeStep = _valid
+          ) -> tuple[Case, list[scenario.Event], scenario.Coverage]:
+    coverage = scenario.Coverage()
+    case, events, _ = scenario.play(uas, "invite", step, make, 0.002, 0.05, coverage, "t",
+                                    TARGET, 1, lambda: None)
+    return case, events, coverage
+
+
+def _method(data: bytes) -> str:
+    return data.split(b" ", 1)[0].decode()
+
+
+def _plain(data: bytes, uas: FakeUas) -> list[bytes]:
+    method = _method(data)
+    if method == "ACK" or data.startswith(b"SIP/"):
+        return []
+    if method == "INVITE":
+        return [uas.answer(data, 180), uas.answer(data, 200)]
+    return [uas.answer(data, 200, tag=False)]
+
+
+def test_a_whole_call_reaches_its_steps() -> None:
+    uas = FakeUas(_plain)
+    case, events, coverage = _play(uas, "invite/info")
+    assert events == [] and case.label == "valid" and case.step == "invite/info"
+    assert [_method(m) for m in uas.got] == ["INVITE", "ACK", "INFO", "BYE"]
+    steps = coverage.as_dict()["invite"]["steps"]
+    assert steps["invite/invite"] == {"reached": 1, "fuzzed": 0,
+                                      "responses": {"180": 1, "200": 1}}
+    assert steps["invite/info"] == {"reached": 1, "fuzzed": 1, "responses": {"200": 1}}
+    assert steps["invite/bye"]["responses"] == {"200": 1}
+    bye = Wire.split(uas.sent("BYE")[0])
+    assert bye.start == b"BYE sip:uas@127.0.0.1:5060 SIP/2.0"  # the remote target
+    assert b";tag=uas-1" in (bye.value("to") or b"") and bye.value("cseq") == b"3 BYE"
+    assert [k for k, _, _ in case.sequence].count("broken") == 1
+
+
+def test_udp_retransmits_until_answered() -> None:
+    seen: list[int] = []
+
+    def late(data: bytes, uas: FakeUas) -> list[bytes]:
+        if _method(data) == "INVITE":
+            seen.append(1)
+            if len(seen) < 3:
+                return []  # the first two sends get lost
+        return _plain(data, uas)
+
+    uas = FakeUas(late)
+    case, _, _ = _play(uas, "invite/bye")
+    assert len(uas.sent("INVITE")) == 3
+    assert [k for k, s, _ in case.sequence if s == "invite/invite"].count("retransmitted") == 2
+
+
+def test_a_2xx_after_the_cancel_was_answered() -> None:
+    def racing(data: bytes, uas: FakeUas) -> list[bytes]:
+        method = _method(data)
+        if method == "INVITE":
+            uas.invite = data  # type: ignore[attr-defined]
+            return [uas.answer(data, 180)]
+        if method == "CANCEL":
+            return [uas.answer(data, 200, tag=False),
+                    uas.answer(uas.invite, 200)]  # type: ignore[attr-defined]
+        return _plain(data, uas)
+
+    uas = FakeUas(racing)
+    _, events, coverage = _play(uas, "invite/cancel")
+    assert [e.kind for e in events] == ["2xx-after-cancel"]
+    assert [_method(m) for m in uas.got] == ["INVITE", "CANCEL", "ACK", "BYE"]
+    assert coverage.as_dict()["invite"]["steps"]["invite/cancel"]["responses"] == {"200": 1}
+
+
+def test_a_cseq_going_backwards_and_requests_are_answered() -> None:
+    def chatty(data: bytes, uas: FakeUas) -> list[bytes]:
+        if _method(data) != "ACK":
+            return _plain(data, uas)
+        requests = []
+        for number in (5, 3):
+            info = (f"INFO sip:sipstatus-fuzz@127.0.0.1:40001 SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-uas-{number}\r\n"
+                    f"From: <sip:service@127.0.0.1:5060>;tag=uas-1\r\n"
+                    f"To: <sip:sipstatus-fuzz@127.0.0.1:40001>;tag=t-tag\r\n"
+                    f"Call-ID: t@127.0.0.1\r\nCSeq: {number} INFO\r\n"
+                    f"Content-Length: 0\r\n\r\n").encode()
+            requests.append(info)
+        return requests
+
+    uas = FakeUas(chatty)
+    _, events, _ = _play(uas, "invite/options")
+    assert [e.kind for e in events] == ["cseq-backwards"]
+    answers = [m for m in uas.got if m.startswith(b"SIP/2.0 200") and b"INFO" in m]
+    assert len(answers) == 2
+
+
+def test_a_2xx_to_a_request_of_another_dialog() -> None:
+    def retagged(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        data = write(tx, routes, (), None)
+        return Mutation(data.replace(b"tag=uas-1", b"tag=uas-X"), "byte-flip", data)
+
+    uas = FakeUas(_plain)
+    _, events, _ = _play(uas, "invite/message", retagged)
+    assert [e.kind for e in events] == ["answered-unknown-dialog"]
+    assert "To tag" in events[0].detail
+
+
+def test_a_5xx_to_a_broken_request_in_the_dialog() -> None:
+    def broken(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        data = write(tx, routes, (), None)
+        return Mutation(data.replace(b"Content-Length: 0", b"Content-Length: -1"),
+                        "content-length-negative", data)
+
+    def failing(data: bytes, uas: FakeUas) -> list[bytes]:
+        if b"Content-Length: -1" in data:
+            return [uas.answer(data, 500, tag=False)]
+        return _plain(data, uas)
+
+    uas = FakeUas(failing)
+    _, events, _ = _play(uas, "invite/refer", broken)
+    assert [e.kind for e in events] == ["server-error-in-dialog"]
+
+
+def test_the_command_line_offers_every_scenario() -> None:
+    import argparse
+
+    from sipstatus._cli import fuzz as fuzz_command
+
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    fuzz_command.register(subparsers)
+    fuzz = subparsers._name_parser_map["fuzz"]
+    [action] = [a for a in fuzz._actions if "--scenario" in a.option_strings]
+    assert tuple(action.choices or ()) == scenario.SCENARIOS
+
+
+def test_a_broken_bye_that_did_not_end_the_call_is_followed_by_a_good_one() -> None:
+    def retagged(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        data = write(tx, routes, (), None)
+        return Mutation(data.replace(b"tag=uas-1", b"tag=uas-X"), "byte-flip", data)
+
+    def strict(data: bytes, uas: FakeUas) -> list[bytes]:
+        if b"tag=uas-X" in data:
+            return [uas.answer(data, 481, tag=False)]
+        return _plain(data, uas)
+
+    uas = FakeUas(strict)
+    case, events, coverage = _play(uas, "invite/bye", retagged)
+    assert events == [] and case.label == "byte-flip"
+    byes = uas.sent("BYE")
+    assert len(byes) == 2 and b"tag=uas-X" in byes[0] and b"tag=uas-1" in byes[1]
+    assert Wire.split(byes[1]).value("cseq") == b"3 BYE"
+    assert coverage.as_dict()["invite"]["steps"]["invite/bye"] == {
+        "reached": 1, "fuzzed": 1, "responses": {"200": 1, "481": 1}}
