@@ -24,6 +24,7 @@ from lake_support import (
     scan,
     split_pcap,
 )
+from pieces_support import count_tasks, mixed_pcapng
 
 pa = pytest.importorskip("pyarrow", reason=NO_PYARROW)
 distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed "
@@ -81,6 +82,20 @@ def test_a_damaged_capture_ends_the_run_as_in_one_process(tmp_path: Path,
     summary = _same_builds([CAPTURES / "sipp-kamailio-tcp.pcap", damaged, DISTINCT[0]],
                            tmp_path, address)
     assert "damaged.pcap" in summary["capture_error"]
+
+
+def test_a_capture_in_pieces_gives_byte_identical_parts(tmp_path: Path, address: str,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    # One capture, a task a piece; IP fragments, TCP messages and resent INVITEs straddle
+    # the cuts (tests/lake/test_lake_pieces.py), and three pcapng sections of several
+    # interfaces, one of a link type not read, with a damaged record.
+    capture = tmp_path / "mixed.pcapng"
+    mixed_pcapng(capture, rounds=18)
+    monkeypatch.setattr("sipstatus.lake._jobs.PIECE_BYTES", os.path.getsize(capture) // 6)
+    made = count_tasks(monkeypatch)
+    summary = _same_builds([capture], tmp_path, address)
+    assert len(made) == 6 and summary["damaged_records"] == 1
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/mem")

@@ -141,9 +141,17 @@ class Defragmenter:
             self._give_up(next(iter(pending)))
 
 
-def transport(version: int, data: bytes, offset: int, defrag: Defragmenter,
+#: What :func:`transport` returns for a fragment when it is given no defragmenter.
+FRAGMENT: tuple[int, bytes, bytes, bytes] = (-1, b"", b"", b"")
+
+
+def transport(version: int, data: bytes, offset: int, defrag: Defragmenter | None,
               now: int) -> tuple[int, bytes, bytes, bytes] | None:
-    """Decode the IP header at ``offset``; return ``(protocol, src, dst, payload)``."""
+    """Decode the IP header at ``offset``; return ``(protocol, src, dst, payload)``.
+
+    Only a fragment reaches ``defrag`` (which also expires its datagrams then, by the
+    fragment's time): with ``defrag`` ``None``, a fragment is answered :data:`FRAGMENT`
+    and nothing else changes."""
     if version == 4:
         if len(data) < offset + 20:
             return None
@@ -152,6 +160,8 @@ def transport(version: int, data: bytes, offset: int, defrag: Defragmenter,
         end = offset + total if total >= ihl else len(data)  # 0 = TSO-offloaded length
         payload = data[offset + ihl:end]
         if flags & 0x3FFF:  # More Fragments or a fragment offset
+            if defrag is None:
+                return FRAGMENT
             done = defrag.add((src, dst, proto, ident), (flags & 0x1FFF) * 8,
                               bool(flags & 0x2000), payload, now, proto)
             if done is None:
@@ -172,6 +182,8 @@ def transport(version: int, data: bytes, offset: int, defrag: Defragmenter,
             if field & 0xFFF9 == 0:  # atomic fragment (offset 0, no M flag): RFC 6946
                 payload, pos, nh = fragment, 0, inner
                 continue
+            if defrag is None:
+                return FRAGMENT
             done = defrag.add((src, dst, ident), field & 0xFFF8, bool(field & 1), fragment,
                               now, inner)
             if done is None:

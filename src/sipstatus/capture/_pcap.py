@@ -29,14 +29,22 @@ Bounds: a record (or block) longer than ``max_record`` bytes is skipped without 
 into memory and counted in ``evicted_records``; at most ``MAX_INTERFACES`` interfaces are
 kept per pcapng section (later ones are counted in ``evicted_interfaces`` and their packets
 skipped and counted as evicted records).
+
+Pieces: :func:`split_capture` cuts an uncompressed capture at record boundaries found by a
+walk over the headers alone (:class:`RecordIndex`), and ``CaptureFile(path, piece=...)``
+reads one :class:`Piece` with this same reader, from the piece's offset, frame count and
+pcapng section state: the records, frame numbers and damage of the whole-file reading there.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import struct
+import sys
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from sipstatus.capture._errors import CaptureError
@@ -75,6 +83,32 @@ class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Section:
+    """What a pcapng reader knows when it reaches a block: its section's byte order and
+    interfaces (``None`` for one that names no link type), how many interfaces the section
+    declared, and where each link type of the file was first declared."""
+
+    endian: str = "<"
+    interfaces: tuple[Interface | None, ...] = ()
+    declared: int = 0
+    linktype_offsets: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A run of whole records of an uncompressed capture: from the record (pcap) or block
+    (pcapng) at byte ``start`` to the one at ``end`` (``None``: the end of the file), after
+    ``frames`` frames; ``section`` is the pcapng reader's state at ``start``. Read alone, its
+    records, frame numbers, damage and offsets are those the reader of the whole file meets
+    there, provided nothing before ``start`` ended that reading."""
+
+    start: int
+    end: int | None
+    frames: int
+    section: Section = Section()
+
+
 class CaptureFile:
     """Iterate the records of one capture file (see the module docstring).
 
@@ -86,15 +120,18 @@ class CaptureFile:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, max_record: int = MAX_RECORD_BYTES,
-                 on_problem: Callable[[CaptureError], None] | None = None) -> None:
+                 on_problem: Callable[[CaptureError], None] | None = None,
+                 piece: Piece | None = None) -> None:
         self.path = os.fspath(path)
+        self.piece = piece  # read only these records (see split_capture)
         self.size = os.path.getsize(self.path)
         self.max_record = max_record
         self.on_problem = on_problem
         self.damaged_records = 0
         self.evicted_records = 0
         self.evicted_interfaces = 0
-        self.linktype_offsets: dict[int, int] = {}
+        self.linktype_offsets: dict[int, int] = (
+            dict(piece.section.linktype_offsets) if piece is not None else {})
         self._raw: BinaryIO | None = None
 
     def position(self) -> int:
@@ -113,6 +150,9 @@ class CaptureFile:
             self._raw = raw
             gunzip = _Gunzip(raw) if raw.read(2) == _GZIP else None
             raw.seek(0)
+            if gunzip is not None and self.piece is not None:
+                raise ValueError(f"{self.path}: a gzip-compressed capture cannot be read in "
+                                 f"pieces")
             yield from self._records(_Chunks(gunzip or raw, gunzip))
 
     def _records(self, reader: _Chunks) -> Iterator[Record]:
@@ -124,9 +164,9 @@ class CaptureFile:
             raise CaptureError("empty or too short to be a capture file", frame=0, offset=0,
                                path=self.path)
         if head in _PCAP_MAGIC:
-            yield from _pcap(reader, self)
+            yield from _pcap(reader, self, self.piece)
         elif head == _SHB:
-            yield from _pcapng(reader, self)
+            yield from _pcapng(reader, self, self.piece)
         else:
             raise CaptureError(f"not a pcap or pcapng file (magic {head.hex()})", frame=0,
                                offset=0, path=self.path)
@@ -278,6 +318,16 @@ class _Chunks:
         chunk = self.buf[i:i + n]
         return chunk if len(chunk) == n else None
 
+    def restart(self, offset: int) -> int:
+        """Go on from file offset ``offset`` (an uncompressed file); return its index."""
+        if not isinstance(self.f, io.BufferedIOBase):
+            raise ValueError("only an uncompressed capture can be read from an offset")
+        self.f.seek(offset)
+        self.buf = b""
+        self.base = offset
+        self.eof = False
+        return 0
+
 
 def _cut(reader: _Chunks, what: str, frame: int, offset: int, path: str) -> CaptureError:
     """The data ends in the middle of ``what``: a short file, or the gzip damage that ended
@@ -298,7 +348,7 @@ def _check_end(reader: _Chunks, frame: int, offset: int, path: str) -> None:
                            frame=frame, offset=offset, path=path)
 
 
-def _pcap(reader: _Chunks, capture: CaptureFile) -> Iterator[Record]:
+def _pcap(reader: _Chunks, capture: CaptureFile, piece: Piece | None) -> Iterator[Record]:
     path = capture.path
     i = reader.fill(0, 24)
     header = reader.buf[i:i + 24]
@@ -313,7 +363,13 @@ def _pcap(reader: _Chunks, capture: CaptureFile) -> Iterator[Record]:
     unpack = struct.Struct(endian + "IIII").unpack_from
     i += 24
     frame = 0
+    end_offset = sys.maxsize
+    if piece is not None:
+        i, frame = reader.restart(piece.start), piece.frames
+        end_offset = piece.end if piece.end is not None else end_offset
     while True:
+        if reader.base + i >= end_offset:
+            return
         buf = reader.buf
         if len(buf) - i < 16:
             i = reader.fill(i, 16)
@@ -381,16 +437,23 @@ def _interface(body: bytes, endian: str) -> tuple[Interface | None, str]:
     return (linktype, ticks, offset), problem
 
 
-def _pcapng(reader: _Chunks, capture: CaptureFile) -> Iterator[Record]:
+def _pcapng(reader: _Chunks, capture: CaptureFile, piece: Piece | None) -> Iterator[Record]:
     path = capture.path
     largest = capture.max_record + _BLOCK_OVERHEAD
-    endian = "<"
-    u32 = struct.Struct("<I").unpack_from
-    interfaces: list[Interface | None] = []
-    declared = 0  # interfaces declared in this section, kept or not
+    section = piece.section if piece is not None else Section()
+    endian = section.endian
+    u32 = struct.Struct(endian + "I").unpack_from
+    interfaces: list[Interface | None] = list(section.interfaces)
+    declared = section.declared  # interfaces declared in this section, kept or not
     frame = 0
     i = 0
+    end_offset = sys.maxsize
+    if piece is not None:
+        i, frame = reader.restart(piece.start), piece.frames
+        end_offset = piece.end if piece.end is not None else end_offset
     while True:
+        if reader.base + i >= end_offset:
+            return
         buf = reader.buf
         if len(buf) - i < 12:
             i = reader.fill(i, 12)
@@ -543,3 +606,134 @@ def _pass_over(reader: _Chunks, capture: CaptureFile, i: int, btype: int, blen: 
             f"block length {blen} disagrees with its trailing copy (block type {btype:#x})",
             frame=current, offset=start, path=path)
     return i + 4, interface
+
+
+class RecordIndex:
+    """Where the records of an uncompressed capture start, from a walk over their headers
+    alone (pcap record headers; pcapng block types and lengths, and the Section Header and
+    Interface Description blocks a piece needs). Iterating yields ``(offset, frames)``: the
+    byte offset of each record (pcap) or block (pcapng) and the frames before it, as the
+    reader of the whole file counts them; :meth:`section` is the pcapng reader's state there.
+
+    The walk stops, silently, at the first thing after which it could not tell where the
+    reader would go on exactly: damage that ends the reading, a block longer than the record
+    budget, more interfaces than a section keeps (the reader of the piece that holds it
+    meets and reports it). A gzip-compressed file, or one that is no capture, yields
+    nothing.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *,
+                 max_record: int = MAX_RECORD_BYTES) -> None:
+        self.path = os.fspath(path)
+        self.max_record = max_record
+        self._endian = "<"
+        self._interfaces: list[Interface | None] = []
+        self._declared = 0
+        self._offsets: dict[int, int] = {}
+
+    def section(self) -> Section:
+        """The pcapng reader's state at the offset yielded last."""
+        return Section(self._endian, tuple(self._interfaces), self._declared,
+                       tuple(self._offsets.items()))
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        with open(self.path, "rb") as raw:
+            reader = _Chunks(raw, None)
+            head = reader.peek(0, 4)
+            if head in _PCAP_MAGIC:
+                yield from self._pcap(reader, _PCAP_MAGIC[head][0])
+            elif head == _SHB:
+                yield from self._pcapng(reader)
+
+    @staticmethod
+    def _pcap(reader: _Chunks, endian: str) -> Iterator[tuple[int, int]]:
+        caplen_at = struct.Struct(endian + "I").unpack_from
+        i = 24
+        frame = 0
+        while True:
+            i = reader.fill(i, 16)
+            buf = reader.buf
+            if len(buf) - i < 16:
+                return  # the end, clean or cut
+            while True:  # the headers in this chunk
+                yield reader.base + i, frame
+                frame += 1
+                i += 16 + caplen_at(buf, i + 8)[0]
+                if len(buf) - i < 16:
+                    break
+            if i > len(buf):  # a record reaching past the chunk
+                i = reader.skip(len(buf), i - len(buf))
+                if i < 0:
+                    return
+
+    def _pcapng(self, reader: _Chunks) -> Iterator[tuple[int, int]]:
+        largest = self.max_record + _BLOCK_OVERHEAD
+        u32 = struct.Struct("<I").unpack_from
+        frame = 0
+        i = 0
+        while True:
+            i = reader.fill(i, 12)
+            buf = reader.buf
+            if len(buf) - i < 12:
+                return
+            if buf[i:i + 4] == _SHB:
+                bom = buf[i + 8:i + 12]
+                if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+                    return
+                self._endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
+                u32 = struct.Struct(self._endian + "I").unpack_from
+                self._interfaces = []
+                self._declared = 0
+            btype = u32(buf, i)[0]
+            blen = u32(buf, i + 4)[0]
+            if (blen < 12 or blen % 4 or blen > largest
+                    or (btype == 1 and self._declared >= MAX_INTERFACES)):
+                return
+            yield reader.base + i, frame
+            i = reader.fill(i, blen)
+            buf = reader.buf
+            if len(buf) - i < blen or u32(buf, i + blen - 4)[0] != blen:
+                return
+            if btype == 6 or btype == 2 or btype == 3:
+                frame += 1
+            elif btype == 1:
+                self._declared += 1
+                interface, _ = _interface(buf[i + 8:i + blen - 4], self._endian)
+                if interface is not None:
+                    self._offsets.setdefault(interface[0], reader.base + i + 8)
+                self._interfaces.append(interface)
+            i += blen
+
+
+def splittable(path: str | os.PathLike[str], piece_bytes: int) -> bool:
+    """Whether :func:`split_capture` cuts the capture at ``path``: uncompressed and at least
+    two pieces long."""
+    if os.path.getsize(path) < 2 * piece_bytes:
+        return False
+    with open(path, "rb") as raw:
+        return raw.read(2) != _GZIP
+
+
+def split_capture(path: str | os.PathLike[str], piece_bytes: int, *,
+                  max_record: int = MAX_RECORD_BYTES) -> Iterator[Piece]:
+    """The capture at ``path`` cut at record boundaries into pieces of about equal bytes, at
+    least ``piece_bytes`` each, in order (found as the walk of :class:`RecordIndex` goes, the
+    last one reaching to the end of the file). Nothing when it is not :func:`splittable`, or
+    holds no record to cut at."""
+    if not splittable(path, piece_bytes):
+        return
+    size = os.path.getsize(path)
+    count = size // piece_bytes
+    index = RecordIndex(path, max_record=max_record)
+    start: Piece | None = None
+    cut = 1
+    for offset, frames in index:
+        if start is None:
+            start = Piece(offset, None, frames, index.section())
+        elif offset >= size * cut // count:
+            yield Piece(start.start, offset, start.frames, start.section)
+            start = Piece(offset, None, frames, index.section())
+            while offset >= size * cut // count:
+                cut += 1
+    if start is not None:
+        yield start

@@ -262,11 +262,11 @@ class Scan:
         try:
             for mapped in files:
                 summary.captures.append(mapped.path)
-                for warning in mapped.warnings:
-                    summary.warn(warning)
                 try:
                     yield from self._reduce(None, mapped.messages)
                 finally:
+                    for warning in mapped.warnings:
+                        summary.warn(warning)
                     summary.damaged_records += mapped.damaged_records
                     summary.evicted.update(mapped.evicted)
                 if mapped.error is not None:
@@ -348,7 +348,6 @@ def map_capture(capture: CaptureFile, ledger: TsharkLedger, *, port: int | None,
     scan, tshark's resend ledger, which tshark keeps per file, and ``validate``). Its state
     is its own (``ledger`` is this file's; the shares of ``budget`` are fixed), so it may run
     in any process: :meth:`Scan.run_mapped` replays the rest."""
-    observe = ledger.observe
     for payload in sip_payloads(capture, port, budget, evicted):
         frame, sec, nsec, src, sport, dst, dport, transport, data, problem, lost = payload
         head = scan_head(data, full_head)
@@ -356,10 +355,8 @@ def map_capture(capture: CaptureFile, ledger: TsharkLedger, *, port: int | None,
             continue  # bytes left over by a cut stream, without a start line
         resend, setup = False, 0
         if transport == "udp":
-            resend, setup, lost_state = observe(head, frame, sec, nsec, src, sport, dst,
-                                                dport)
-            if lost_state:
-                lost = _also(lost, "resend_states")
+            resend, setup, lost = resend_of(ledger, head, frame, sec, nsec, src, sport, dst,
+                                            dport, lost)
         error = problem or head.problem
         if validate:
             error = _validate(data) or error
@@ -367,12 +364,22 @@ def map_capture(capture: CaptureFile, ledger: TsharkLedger, *, port: int | None,
                error, lost)
 
 
+def resend_of(ledger: TsharkLedger, head: Head, frame: int, sec: int, nsec: int, src: str,
+              sport: int, dst: str, dport: int, lost: str) -> tuple[bool, int, str]:
+    """A UDP message through its file's ``ledger``: tshark's resend flag, its setup time, and
+    ``lost`` (the kinds of per-file state it lost) with ``resend_states`` if its state was
+    evicted."""
+    resend, setup, lost_state = ledger.observe(head, frame, sec, nsec, src, sport, dst, dport)
+    return resend, setup, _also(lost, "resend_states") if lost_state else lost
+
+
 @dataclass(slots=True)
 class MappedFile:
     """One capture as its per-file map left it (see :meth:`Scan.run_mapped`): ``messages``
     (from :func:`map_capture`), the records it skipped as damaged, the per-file state it
     evicted (records, interfaces, fragments, TCP, resend states), its warnings in order,
-    and the damage that ended its reading, if any."""
+    and the damage that ended its reading, if any. :meth:`Scan.run_mapped` reads all but
+    ``messages`` once the messages are read (a file mapped in pieces knows them only then)."""
 
     path: str
     messages: Iterable[Mapped]

@@ -24,7 +24,7 @@ from sipstatus.capture._pcap import CaptureFile
 from sipstatus.lake._arrow import pyarrow
 from sipstatus.lake._dask import dask_client
 from sipstatus.lake._dask import mapped_files as dask_mapped_files
-from sipstatus.lake._jobs import mapped_files
+from sipstatus.lake._jobs import mapped_files, shared_out
 from sipstatus.lake._map import CaptureMap
 from sipstatus.lake._parts import (
     STAGING_PREFIX,
@@ -164,8 +164,10 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
     With several captures, each is mapped in a worker (``_jobs``: reading, layers, head scan,
     tshark's per-file resend ledger, the header fields) and this process replays what crosses
     files (transactions, calls) in capture order: the files written are byte-identical to a
-    one-process run. A worker that fails or dies raises ``WorkerError`` and nothing is
-    published.
+    one-process run. A large capture (uncompressed, 16 MiB or more) is mapped in pieces of
+    whole records, this process carrying the file's own state (fragments, TCP streams, the
+    resend ledger) through them in order: byte-identical again (docs/scaling.md). A worker
+    that fails or dies raises ``WorkerError`` and nothing is published.
 
     ``dask``: the same per-file map as tasks on a Dask ``distributed`` cluster, the reduce
     still in this process (byte-identical files again): a scheduler's address
@@ -196,7 +198,7 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
                 # closed before the client: the tasks still in flight are cancelled
                 batches = mapper.batches_mapped(cluster.enter_context(contextlib.closing(
                     dask_mapped_files(client, captures, raw=raw, port=port))))
-            elif jobs is not None and jobs > 1 and len(captures) > 1:
+            elif jobs is not None and jobs > 1 and shared_out(captures):
                 batches = mapper.batches_mapped(mapped_files(
                     captures, staging / "spool", jobs=jobs, raw=raw, port=port))
             else:

@@ -1,8 +1,9 @@
 """``dask=``: the map step of a build as tasks on a Dask ``distributed`` cluster, exact.
 
 The same per-file map as ``jobs=N`` (``_jobs.map_into``: the very code of a one-process run),
-one task per capture; the reduce (transactions, calls, rows, parts) stays in the calling
-process, in capture order, so the files written are byte-identical to a one-process run.
+one task per capture, or per piece of a large one (``_jobs.map_piece_into``); the reduce
+(transactions, calls, rows, parts) stays in the calling process, in capture order, so the
+files written are byte-identical to a one-process run.
 A task returns its file's spool (pickled chunks of per-message tuples) as bytes rather than
 a path, so that it works on a remote cluster whose workers share no folder with this
 process: the price is that this process holds the spools of the files in flight in memory
@@ -13,14 +14,25 @@ process: the price is that this process holds the spools of the files in flight 
 from __future__ import annotations
 
 import io
-import os
-from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
+from sipstatus.capture._pcap import Piece
 from sipstatus.capture._scan import MappedFile
-from sipstatus.lake._jobs import FileStats, WorkerError, map_into, spooled
+from sipstatus.lake._jobs import (
+    FileStats,
+    Outcome,
+    PieceStats,
+    Task,
+    WorkerError,
+    in_capture_order,
+    map_into,
+    map_piece_into,
+    spooled,
+    spooled_items,
+    tasks,
+)
 
 #: What ``dask=`` takes to start a cluster of worker processes on this machine.
 LOCAL = "local"
@@ -31,6 +43,14 @@ def map_chunks(path: str, raw: bool, port: int | None) -> tuple[FileStats, bytes
     figures and its spool as bytes."""
     buffer = io.BytesIO()
     stats = map_into(path, buffer, raw, port)
+    return stats, buffer.getvalue()
+
+
+def map_piece_chunks(path: str, piece: Piece, raw: bool,
+                     port: int | None) -> tuple[PieceStats, bytes]:
+    """Map one piece of a capture in a Dask task: its figures and its spool as bytes."""
+    buffer = io.BytesIO()
+    stats = map_piece_into(path, piece, buffer, raw, port)
     return stats, buffer.getvalue()
 
 
@@ -65,42 +85,46 @@ def dask_client(address: str, *, workers: int) -> Iterator[Any]:
             yield stack.enter_context(distributed.Client(address, set_as_default=False))
 
 
-def mapped_files(client: Any, captures: Iterable[str], *, raw: bool,
-                 port: int | None) -> Generator[MappedFile, None, None]:
+def mapped_files(client: Any, captures: Iterable[str], *, raw: bool, port: int | None,
+                 piece_bytes: int | None = None) -> Generator[MappedFile, None, None]:
     """The captures mapped as tasks of ``client``'s cluster, handed on in the order given
-    (at most the cluster's worker threads + 1 tasks in flight). A task that raises, or whose
-    worker dies, raises :class:`WorkerError` naming the capture; the tasks still in flight
-    are cancelled when the consumer stops."""
+    (at most the cluster's worker threads + 1 tasks in flight; a capture of at least twice
+    ``piece_bytes``, default ``_jobs.PIECE_BYTES``, is a task a piece). A task that raises,
+    or whose worker dies, raises :class:`WorkerError` naming the capture; the tasks still in
+    flight are cancelled when the consumer stops."""
     in_flight = max(1, sum(client.nthreads().values())) + 1
-    pending: deque[tuple[str, Any]] = deque()
-    todo = iter(captures)
+    started: list[Any] = []  # the futures not finished yet, cancelled at the end
 
-    def submit() -> None:
-        for path in todo:
-            pending.append((path, client.submit(map_chunks, os.fspath(path), raw, port,
-                                                pure=False)))
-            return
+    def start(task: Task) -> Any:
+        if task.piece is None:
+            future = client.submit(map_chunks, task.path, raw, port, pure=False)
+        else:
+            future = client.submit(map_piece_chunks, task.path, task.piece, raw, port,
+                                   pure=False)
+        started.append(future)
+        return future
 
+    def finish(task: Task, future: Any) -> Outcome:
+        try:
+            stats, chunks = future.result()
+        except Exception as exc:
+            died = type(exc).__name__ == "KilledWorker"
+            raise WorkerError(
+                f"a Dask worker died while mapping {task.path}: the build is stopped, no part "
+                f"is published" if died else
+                f"mapping {task.path} failed in a worker process (Dask): "
+                f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            started.remove(future)
+            future.release()
+        read = spooled if task.piece is None else spooled_items
+        return stats, read(io.BytesIO(chunks))
+
+    todo = tasks(captures, piece_bytes=piece_bytes)
     try:
-        for _ in range(in_flight):
-            submit()
-        while pending:
-            path, future = pending.popleft()
-            try:
-                (damaged, evicted, warnings, damage), chunks = future.result()
-            except Exception as exc:
-                died = type(exc).__name__ == "KilledWorker"
-                raise WorkerError(
-                    f"a Dask worker died while mapping {path}: the build is stopped, no part "
-                    f"is published" if died else
-                    f"mapping {path} failed in a worker process (Dask): "
-                    f"{type(exc).__name__}: {exc}") from exc
-            finally:
-                future.release()
-            submit()
-            yield MappedFile(path, spooled(io.BytesIO(chunks)), damaged, Counter(evicted),
-                             warnings, damage)
+        yield from in_capture_order(todo, in_flight=in_flight, start=start, finish=finish,
+                                    raw=raw, port=port)
     finally:
-        if pending:  # best effort: the error being raised, if any, is the one to report
+        if started:  # best effort: the error being raised, if any, is the one to report
             with suppress(Exception):
-                client.cancel([future for _, future in pending])
+                client.cancel(started)

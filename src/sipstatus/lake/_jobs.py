@@ -8,6 +8,12 @@ one-process run) and spools one compact tuple per message to a file in the build
 folder. What crosses files (RFC 3261 transactions, calls, their memory budget, the counts)
 is replayed in the parent, in capture order, by ``Scan.run_mapped``; the rows, batches and
 parts are then made exactly as in one process, so the files written are byte-identical.
+
+A capture of at least twice :data:`PIECE_BYTES` (uncompressed) is mapped in pieces, runs of
+whole records (``capture._pcap.split_capture``), by :func:`map_piece_file`
+(``capture._pieces.map_piece``); the parent carries the file's own state through the
+pieces' items in capture order (``capture._pieces.PieceJoin``) before the same replay
+(docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -16,22 +22,30 @@ import multiprocessing
 import os
 import pickle
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import Head
-from sipstatus.capture._pcap import CaptureFile
+from sipstatus.capture._pcap import CaptureFile, Piece, split_capture, splittable
+from sipstatus.capture._pieces import PieceItem, PieceJoin, map_piece
 from sipstatus.capture._scan import Mapped, MappedFile, Scan, map_capture
 from sipstatus.capture._transactions import TsharkLedger
 from sipstatus.lake._fields import read_extra
 
 #: Messages per pickled chunk of a spool file (what the parent holds of a file at a time).
 SPOOL_CHUNK = 4096
+#: A capture of at least twice this many bytes (uncompressed) is mapped in pieces of about
+#: equal bytes, this many at least: enough to pay for a task (spawning is done once, a
+#: piece's spool and index walk are small), small enough that the reduce of the first
+#: pieces overlaps the map of the next ones.
+PIECE_BYTES = 8 << 20
 
 #: The fields of a ``Head`` in order (a tuple pickles in a tenth of the time of the object).
 head_fields = attrgetter(*Head.__slots__)
@@ -40,6 +54,9 @@ Spooled = tuple[int, int, int, str, int, str, int, str, Any, tuple[Any, ...], bo
                 str]
 # damaged records, per-file state evicted, warnings, the damage that ended the reading
 FileStats = tuple[int, dict[str, int], list[str], CaptureError | None]
+# The same for a piece; a warning comes with the link type it reports as not read (-1: none),
+# so that the file keeps the first report of each.
+PieceStats = tuple[int, dict[str, int], list[tuple[str, int]], CaptureError | None]
 
 
 class WorkerError(RuntimeError):
@@ -86,6 +103,78 @@ def map_into(path: str, out: IO[bytes], raw: bool, port: int | None) -> FileStat
     return capture.damaged_records, dict(evicted), warnings, damage
 
 
+def made_of(data: bytes, head: Head, *, raw: bool) -> Any:
+    """What a map makes of a message: its extra fields, with its bytes when ``raw``."""
+    extra = read_extra(data, head.kind == "request")
+    return (extra, data) if raw else extra
+
+
+def map_piece_file(path: str, piece: Piece, spool: str, raw: bool,
+                   port: int | None) -> PieceStats:
+    """Map one piece of a capture in a worker (a top-level function: spawn-safe), writing
+    its spool ``spool`` (see :func:`map_piece_into`)."""
+    with open(spool, "wb") as out:
+        return map_piece_into(path, piece, out, raw, port)
+
+
+def map_piece_into(path: str, piece: Piece, out: IO[bytes], raw: bool,
+                   port: int | None) -> PieceStats:
+    """Map one piece of a capture (``capture._pieces.map_piece``), writing its spool to
+    ``out``: pickled chunks of its items, a UDP message as a :data:`Spooled` (without resend
+    flag and setup time), the raw items as they are."""
+    scan = Scan(port=port, records=True, calls=True)  # the budgets of the parent's scan
+    warnings: list[tuple[str, int]] = []
+    capture = CaptureFile(path, max_record=scan.max_record, piece=piece,
+                          on_problem=lambda problem: warnings.append((str(problem), -1)))
+    damage: CaptureError | None = None
+    chunk: list[PieceItem] = []
+    try:
+        for item in map_piece(capture, port=port, budget=scan.budget,
+                              full_head=scan.follow_transactions,
+                              on_unread=lambda linktype, problem: warnings.append(
+                                  (str(problem), linktype)),
+                              data_of=partial(made_of, raw=raw)):
+            if len(item) == 3:  # raw: the hints' heads as tuples
+                kind, found, hints = item
+                if hints:
+                    item = (kind, found, tuple((message, head_fields(head), made)
+                                               for message, head, made in hints))
+            else:
+                (frame, sec, nsec, src, sport, dst, dport, transport, data, head, resend,
+                 setup, error, lost) = item
+                item = (frame, sec, nsec, src, sport, dst, dport, transport, data,
+                        head_fields(head), resend, setup, error, lost)
+            chunk.append(item)
+            if len(chunk) >= SPOOL_CHUNK:
+                pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+                chunk = []
+    except CaptureError as exc:
+        damage = exc
+    if chunk:
+        pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+    evicted = {"records": capture.evicted_records, "interfaces": capture.evicted_interfaces}
+    return capture.damaged_records, evicted, warnings, damage
+
+
+def spooled_items(source: IO[bytes]) -> Iterator[PieceItem]:
+    """The items of a piece's spool (what :func:`map_piece_into` wrote), in order."""
+    while True:
+        try:
+            chunk: list[PieceItem] = pickle.load(source)
+        except EOFError:
+            break
+        for item in chunk:
+            if len(item) == 3:
+                kind, found, hints = item
+                yield kind, found, tuple((message, Head(*fields), made)
+                                         for message, fields, made in hints)
+            else:
+                (frame, sec, nsec, src, sport, dst, dport, transport, data, fields, resend,
+                 setup, error, lost) = item
+                yield (frame, sec, nsec, src, sport, dst, dport, transport, data,
+                       Head(*fields), resend, setup, error, lost)
+
+
 def spooled(source: IO[bytes]) -> Iterator[Mapped]:
     """The messages of a spool (what :func:`map_into` wrote), in order."""
     while True:
@@ -99,47 +188,147 @@ def spooled(source: IO[bytes]) -> Iterator[Mapped]:
                    Head(*fields), resend, setup, error, lost)
 
 
-def _spooled(spool: Path) -> Iterator[Mapped]:
-    """The messages of a spool file, in order; the file is removed once read."""
+def _spooled(spool: Path, read: Callable[[IO[bytes]], Iterator[Any]]) -> Iterator[Any]:
+    """What ``read`` makes of a spool file, in order; the file is removed once read."""
     with open(spool, "rb") as source:
-        yield from spooled(source)
+        yield from read(source)
     spool.unlink()
 
 
+@dataclass(frozen=True, slots=True)
+class Task:
+    """The map of one capture (the ``index``-th given), whole or one ``piece`` of it."""
+
+    index: int
+    path: str
+    piece: Piece | None
+
+
+def tasks(captures: Iterable[str], *, piece_bytes: int | None = None,
+          max_record: int | None = None) -> Iterator[Task]:
+    """The tasks of ``captures`` in order: a capture that ``split_capture`` cuts in pieces of
+    ``piece_bytes`` (default :data:`PIECE_BYTES`), a task a piece (found as its index walk
+    goes); any other, one task. ``max_record``: the scan's (default: the default scan's)."""
+    size = piece_bytes or PIECE_BYTES
+    longest = max_record or Scan().max_record
+    for index, given in enumerate(captures):
+        path = os.fspath(given)
+        split = False
+        for piece in split_capture(path, size, max_record=longest):
+            split = True
+            yield Task(index, path, piece)
+        if not split:
+            yield Task(index, path, None)
+
+
+# What a finished task hands on: its figures (FileStats, or PieceStats for a piece) and its
+# spool's contents (Mapped messages, or PieceItems for a piece).
+Outcome = tuple[Any, Iterable[Any]]
+
+
+def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[Task], Any],
+                     finish: Callable[[Task, Any], Outcome], raw: bool,
+                     port: int | None) -> Iterator[MappedFile]:
+    """The captures of ``todo`` mapped, handed on in order: ``start`` starts a task (at most
+    ``in_flight`` at a time, ahead of the one handed on) and returns its handle; ``finish``
+    waits for it (raising :class:`WorkerError`). A capture mapped in pieces is joined here:
+    its file's state is carried through its pieces' items in order (``PieceJoin``, with the
+    budget shares of the parent's scan), the pieces taken as the messages are read."""
+    pending: deque[tuple[Task, Any]] = deque()
+    scan = Scan(port=port, records=True, calls=True)  # the budgets of the parent's scan
+
+    def submit() -> None:
+        for task in todo:
+            pending.append((task, start(task)))
+            return
+
+    def take() -> tuple[Task, Outcome]:
+        task, handle = pending.popleft()
+        outcome = finish(task, handle)
+        submit()
+        return task, outcome
+
+    def pieces_items(mapped: MappedFile, task: Task, outcome: Outcome
+                     ) -> Iterator[PieceItem]:
+        reported: set[int] = set()  # link types reported as not read
+        while True:
+            (damaged, evicted, warnings, damage), items = outcome
+            mapped.damaged_records += damaged
+            mapped.evicted.update(evicted)
+            for text, linktype in warnings:
+                if linktype < 0 or linktype not in reported:
+                    reported.add(linktype)
+                    mapped.warnings.append(text)
+            yield from items
+            if damage is not None:  # the reading ends here, as in one process
+                mapped.error = damage
+                return
+            if not pending or pending[0][0].index != task.index:
+                return
+            task, outcome = take()
+
+    for _ in range(in_flight):
+        submit()
+    while pending:
+        task, outcome = take()
+        if task.piece is None:
+            (damaged, evicted, warnings, damage), messages = outcome
+            yield MappedFile(task.path, messages, damaged, Counter(evicted), warnings, damage)
+            continue
+        mapped = MappedFile(task.path, ())
+        join = PieceJoin(task.path, port=port, budget=scan.budget,
+                         ledger_bytes=scan.ledger_bytes, evicted=mapped.evicted,
+                         full_head=scan.follow_transactions,
+                         data_of=partial(made_of, raw=raw))
+        mapped.messages = join.messages(pieces_items(mapped, task, outcome))
+        yield mapped
+        while pending and pending[0][0].index == task.index:  # after damage: not read
+            pending.popleft()
+
+
+def shared_out(captures: list[str]) -> bool:
+    """Whether worker processes have work to share: several captures, or one mapped in
+    pieces."""
+    return len(captures) > 1 or any(splittable(path, PIECE_BYTES) for path in captures)
+
+
 def mapped_files(captures: Iterable[str], spool_folder: Path, *, jobs: int, raw: bool,
-                 port: int | None) -> Iterator[MappedFile]:
+                 port: int | None, piece_bytes: int | None = None) -> Iterator[MappedFile]:
     """The captures mapped by ``jobs`` worker processes, handed on in the order given (at most
-    ``jobs + 1`` files are mapped ahead of the one handed on). A worker that raises or dies
-    raises :class:`WorkerError` here; the pool is shut down when the consumer stops."""
+    ``jobs + 1`` files or pieces are mapped ahead of the one handed on; a capture of at least
+    twice ``piece_bytes``, default :data:`PIECE_BYTES`, is mapped in pieces). A worker that
+    raises or dies raises :class:`WorkerError` here; the pool is shut down when the consumer
+    stops."""
     spool_folder.mkdir(parents=True, exist_ok=True)
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    pending: deque[tuple[str, Path, Future[FileStats]]] = deque()
-    todo = iter(enumerate(captures))
+    todo = tasks(captures, piece_bytes=piece_bytes)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
 
-        def submit() -> None:
-            for index, path in todo:
-                spool = spool_folder / f"{index:06d}.spool"
-                pending.append((path, spool, pool.submit(map_file, os.fspath(path),
-                                                         os.fspath(spool), raw, port)))
-                return
+        def spool_of(task: Task) -> Path:
+            at = task.piece.start if task.piece is not None else 0
+            return spool_folder / f"{task.index:06d}-{at:015d}.spool"
+
+        def start(task: Task) -> Future[Any]:
+            spool = os.fspath(spool_of(task))
+            if task.piece is None:
+                return pool.submit(map_file, task.path, spool, raw, port)
+            return pool.submit(map_piece_file, task.path, task.piece, spool, raw, port)
+
+        def finish(task: Task, future: Future[Any]) -> Outcome:
+            try:
+                stats = future.result()
+            except BrokenProcessPool as exc:
+                raise WorkerError(f"a worker process died while mapping {task.path} (or a "
+                                  f"capture mapped beside it): the build is stopped, no part "
+                                  f"is published") from exc
+            except Exception as exc:
+                raise WorkerError(f"mapping {task.path} failed in a worker process: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            read = spooled if task.piece is None else spooled_items
+            return stats, _spooled(spool_of(task), read)
 
         try:
-            for _ in range(jobs + 1):
-                submit()
-            while pending:
-                path, spool, future = pending.popleft()
-                try:
-                    damaged, evicted, warnings, damage = future.result()
-                except BrokenProcessPool as exc:
-                    raise WorkerError(f"a worker process died while mapping {path} (or a "
-                                      f"capture mapped beside it): the build is stopped, "
-                                      f"no part is published") from exc
-                except Exception as exc:
-                    raise WorkerError(f"mapping {path} failed in a worker process: "
-                                      f"{type(exc).__name__}: {exc}") from exc
-                submit()
-                yield MappedFile(path, _spooled(spool), damaged, Counter(evicted), warnings,
-                                 damage)
+            yield from in_capture_order(todo, in_flight=jobs + 1, start=start, finish=finish,
+                                        raw=raw, port=port)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
