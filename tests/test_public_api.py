@@ -23,6 +23,7 @@ from hypothesis import given, settings
 
 import sipstatus
 import sipstatus.capture
+import sipstatus.hep
 import sipstatus.lake
 import sipstatus.strategies
 
@@ -45,6 +46,10 @@ CAPTURE_ALL = ["CaptureError", "CapturedMessage", "Head", "read", "summarize", "
 #: to_arrow is the lake's, imported when first asked for).
 CAPTURE_PUBLIC = ["CaptureError", "CapturedMessage", "Head", "read", "summarize"]
 
+HEP_ALL = ["CHUNK_NAMES", "FAMILY_IPV4", "FAMILY_IPV6", "HEP_PORT", "HepError", "HepFramer",
+           "HepListener", "HepPacket", "HepSender", "HepStats", "MAX_PAYLOAD", "PAYLOAD_SIP",
+           "PAYLOAD_TYPES", "decode", "encode", "packet_of", "read"]
+
 LAKE_ALL = ["LakeBuild", "LakeError", "SCHEMA_VERSION", "build", "columns", "expand_inputs",
             "schema", "to_arrow"]
 
@@ -61,7 +66,7 @@ STRATEGIES_PUBLIC = [
 ]
 
 #: Sub-commands, in the order `sipstatus --help` lists them.
-COMMANDS = ["parse", "explain", "codes", "scan", "fuzz"]
+COMMANDS = ["parse", "explain", "codes", "scan", "ladder", "report", "fuzz"]
 
 #: Every option string of the top level and of each sub-command.
 OPTIONS = {
@@ -71,11 +76,15 @@ OPTIONS = {
     "codes": {"-h", "--help", "--class", "--json"},
     "scan": {"-h", "--help", "--port", "--format", "--summary", "--calls", "--metrics",
              "--validate", "--max-memory", "--no-progress", "--out", "--append", "--raw",
-             "--jobs", "--dask"},
+             "--jobs", "--dask", "--hep", "--hep-port", "--count", "--duration", "--hep-out",
+             "--node-id", "--node-name", "--rate"},
+    "ladder": {"-h", "--help", "--call-id", "--format", "-o", "--output", "--by", "--color",
+               "--colour", "--port"},
+    "report": {"-h", "--help", "-o", "--output", "--title", "--port"},
     "fuzz": {"-h", "--help", "--answer", "--listen", "--replay", "--cases", "--duration",
              "--rate", "--seed", "--malformed-ratio", "--methods", "--probe-timeout",
              "--probe-retries", "--reply-wait", "--idle-timeout", "--out", "--overwrite", "-q",
-             "--quiet"},
+             "--quiet", "--scenario", "--t1"},
 }
 
 #: The positional arguments (metavars) of each sub-command.
@@ -85,6 +94,8 @@ POSITIONALS = {
     "explain": ["INPUT"],
     "codes": [],
     "scan": ["CAPTURE"],
+    "ladder": ["CAPTURE"],
+    "report": ["CAPTURE"],
     "fuzz": ["TARGET"],
 }
 
@@ -119,17 +130,18 @@ def test_package_public_names_are_its_all() -> None:
 
 @pytest.mark.parametrize(("module", "all_names", "public"), [
     (sipstatus.capture, CAPTURE_ALL, CAPTURE_PUBLIC),
+    (sipstatus.hep, HEP_ALL, HEP_ALL),
     (sipstatus.lake, LAKE_ALL, LAKE_ALL),
     (sipstatus.strategies, STRATEGIES_ALL, STRATEGIES_PUBLIC),
-], ids=["capture", "lake", "strategies"])
+], ids=["capture", "hep", "lake", "strategies"])
 def test_module_names(module: types.ModuleType, all_names: list[str],
                       public: list[str]) -> None:
     assert sorted(module.__all__) == all_names
     assert _public_names(module) == public
 
 
-@pytest.mark.parametrize("name", ["sipstatus", "sipstatus.capture", "sipstatus.lake",
-                                  "sipstatus.strategies"])
+@pytest.mark.parametrize("name", ["sipstatus", "sipstatus.capture", "sipstatus.hep",
+                                  "sipstatus.lake", "sipstatus.strategies"])
 def test_star_import_gives_the_same_objects(name: str) -> None:
     module = importlib.import_module(name)
     namespace = _star_import(name)

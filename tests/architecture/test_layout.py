@@ -13,7 +13,8 @@ import sipstatus
 
 PACKAGE = Path(sipstatus.__file__).parent
 #: Public modules: what users import. Private modules must not import them.
-FACADES = {"sipstatus", "sipstatus.strategies", "sipstatus.capture", "sipstatus.lake"}
+FACADES = {"sipstatus", "sipstatus.strategies", "sipstatus.capture", "sipstatus.hep",
+           "sipstatus.lake"}
 
 
 def _module_name(path: Path) -> str:

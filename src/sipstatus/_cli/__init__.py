@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sipstatus._cli import explain, fuzz, parse, scan
+from sipstatus._cli import explain, fuzz, ladder, parse, scan
 
 # Command modules, in the order `sipstatus --help` lists them.
-COMMANDS = (parse, explain, scan, fuzz)
+COMMANDS = (parse, explain, scan, ladder, fuzz)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import IO, Any
 
+from sipstatus._cli import hepio
 from sipstatus._cli.terminal import Progress, stderr_is_terminal
 from sipstatus.capture._budget import DEFAULT_MAX_MEMORY, MIN_MAX_MEMORY, parse_size
 from sipstatus.capture._errors import CaptureError
@@ -28,7 +29,9 @@ Read pcap or pcapng captures (gzip-compressed too) and report their SIP traffic:
 summary with the numbers of `tshark -q -z sip,stat` (messages, resent messages, status codes,
 request methods, INVITE-to-ACK setup time), each code with its class and advice. --format
 jsonl/csv give one record per SIP message; --calls one row per call with its outcome;
---metrics the RFC 6076 metrics.
+--metrics the RFC 6076 metrics. HEP v3 (docs/hep.md): a CAPTURE may be a collector,
+hep://HOST:PORT or hep+tcp://HOST:PORT; --hep reads captures holding HEP packets; --hep-out
+sends every SIP message to a collector.
 
 Memory: --max-memory (default 64M) bounds what the scan holds (calls, transactions, resend
 states, fragments, TCP data); what is dropped to hold it is counted under "evicted" in the
@@ -44,7 +47,8 @@ def register(subparsers: Any) -> None:
         "scan", help="summarise the SIP traffic of pcap/pcapng captures",
         description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("captures", nargs="+", metavar="CAPTURE",
-                        help="pcap or pcapng file, plain or gzip-compressed")
+                        help="pcap or pcapng file, plain or gzip-compressed; or a HEP "
+                             "listener, hep://HOST:PORT or hep+tcp://HOST:PORT")
     parser.add_argument("--port", type=int, default=None,
                         help="only traffic from or to this port (default: SIP on any port, "
                              "recognised by its start line)")
@@ -75,14 +79,16 @@ def register(subparsers: Any) -> None:
     lake.add_argument("--raw", action="store_true",
                       help="keep each message's bytes (the raw column)")
     lake.add_argument("--jobs", type=_jobs, default=None, metavar="N",
-                      help="worker processes mapping the captures, one file each (default: "
-                           "all cores; 1: this process only); the output is the same")
+                      help="worker processes mapping the captures, one file or one piece of "
+                           "a large file each (default: all cores; 1: this process only); "
+                           "the output is the same")
     lake.add_argument("--dask", metavar="ADDRESS", default=None,
                       help="map the captures as tasks on the Dask cluster whose scheduler is "
                            "at ADDRESS (tcp://host:8786), or on a local cluster of --jobs "
                            "worker processes with 'local' (needs sipstatus[dask]); the "
                            "workers read the captures under the paths given; the output is "
                            "the same")
+    hepio.add_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -109,6 +115,11 @@ def _jobs(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or "text"
+    problem = hepio.usage_error(args)
+    if problem is not None:
+        print(f"sipstatus scan: {problem}", file=sys.stderr)
+        return 2
+    hep = hepio.HepRun(args) if hepio.wanted(args) else None
     if (fmt == "parquet" or args.out is not None or args.append or args.raw
             or args.jobs is not None or args.dask is not None):
         return _lake(args)
@@ -132,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress, max_memory=args.max_memory)
     failure: str | None = None
     try:
-        stream = scan.run(args.captures)
+        stream = hep.run(scan) if hep is not None else scan.run(args.captures)
         if records:
             (write_jsonl if fmt == "jsonl" else write_csv)(stream, out)
         else:
@@ -151,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
     if failure is not None:
         result["capture_error"] = failure
     metrics = scan.metrics.results() if scan.metrics is not None else None
+    if hep is not None:
+        result["hep"] = hep.report()
     if fmt == "json":
         document: dict[str, Any] = result if summary else {}
         if metrics is not None:
@@ -172,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
                 out.write("\n")
             write_metrics(metrics, fmt, out)
     out.flush()
+    for line in hep.notes() if hep is not None else ():
+        print(f"sipstatus scan: {line}", file=sys.stderr)
     dropped = [f"{kind} {count}" for kind, count in result["evicted"].items()
                if count and kind not in ("records", "interfaces")]
     if dropped:
