@@ -123,6 +123,25 @@ def test_damaged_capture_gives_partial_results_and_exit_1(
     assert status == 1 and len(out.splitlines()) == 8 and "frame 9" in err
 
 
+def test_after_a_damaged_or_missing_capture_the_scan_goes_on(
+        write: Write, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = sample().pcap()
+    damaged, whole = str(write(data[:-30])), str(write(data))
+    missing = str(tmp_path / "missing.pcap")
+    status, out, err = scan(capsys, "--format", "json", damaged, missing, whole)
+    assert status == 1
+    document = json.loads(out)
+    assert document["captures"] == [damaged, missing, whole]
+    assert document["messages"] == 8 + 9  # what the damaged one held, then all of the last
+    first, second = document["capture_errors"]
+    assert document["capture_error"] == first
+    assert first.startswith(f"{damaged}: ") and "frame 9" in first
+    assert second.startswith(f"{missing}: cannot be read")
+    assert first in err and second in err
+    status, out, _ = scan(capsys, "--format", "jsonl", damaged, missing, whole)
+    assert status == 1 and len(out.splitlines()) == 17
+
+
 def test_broken_messages_exit_1(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
     line = pcapgen.Timeline()
     line.udp(A, B, b"OPTIONS sip:b@x SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n")

@@ -374,15 +374,20 @@ def test_a_failed_run_leaves_no_part_behind(tmp_path: Path,
     assert build(DISTINCT[0], tmp_path / "lake").messages > 0
 
 
-def test_a_damaged_capture_keeps_what_was_read_before_it(tmp_path: Path) -> None:
+def test_a_damaged_capture_keeps_what_was_read_and_the_run_goes_on(tmp_path: Path) -> None:
     damaged = tmp_path / "damaged.pcap"
     data = (CAPTURES / "sipp-uas-codes.pcap").read_bytes()
     damaged.write_bytes(data[: len(data) // 2])
-    result = build([CAPTURES / "sipp-kamailio-tcp.pcap", damaged, DISTINCT[0]],
-                   tmp_path / "lake")
-    assert result.capture_error is not None and "damaged.pcap" in result.capture_error
-    assert 119 < result.messages == read_table(tmp_path / "lake", "messages").num_rows
-    assert result.summary["captures"][-1] == str(damaged)
+    inputs = [CAPTURES / "sipp-kamailio-tcp.pcap", damaged, DISTINCT[0]]
+    result = build(inputs, tmp_path / "lake")
+    errors = result.summary["capture_errors"]
+    assert len(errors) == 1 and result.capture_error == errors[0]
+    assert "damaged.pcap: " in errors[0] and " at frame " in errors[0] and "offset" in errors[0]
+    assert result.summary["captures"] == [str(path) for path in inputs]
+    alone = build(DISTINCT[0], tmp_path / "alone").messages
+    before = build(inputs[:2], tmp_path / "before").messages
+    assert before > 119 and result.messages == before + alone
+    assert result.messages == read_table(tmp_path / "lake", "messages").num_rows
 
 
 # -- inputs ----------------------------------------------------------------------------------

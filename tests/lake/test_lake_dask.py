@@ -82,6 +82,7 @@ def test_a_damaged_capture_ends_the_run_as_in_one_process(tmp_path: Path,
     summary = _same_builds([CAPTURES / "sipp-kamailio-tcp.pcap", damaged, DISTINCT[0]],
                            tmp_path, address)
     assert "damaged.pcap" in summary["capture_error"]
+    assert len(summary["captures"]) == 3  # the file after it is read
 
 
 def test_a_capture_in_pieces_gives_byte_identical_parts(tmp_path: Path, address: str,

@@ -66,14 +66,16 @@ def test_a_capture_split_into_files_gives_byte_identical_parts(name: str,
     assert summary["calls"]["total"] > 0
 
 
-def test_a_damaged_capture_ends_the_run_as_in_one_process(tmp_path: Path) -> None:
+def test_a_damaged_capture_is_reported_and_the_run_goes_on_as_in_one_process(
+        tmp_path: Path) -> None:
     damaged = tmp_path / "damaged.pcap"
     data = (CAPTURES / "sipp-uas-codes.pcap").read_bytes()
     damaged.write_bytes(data[: len(data) // 2])
-    summary = _same_builds([CAPTURES / "sipp-kamailio-tcp.pcap", damaged, DISTINCT[0]],
-                           tmp_path)
+    inputs = [CAPTURES / "sipp-kamailio-tcp.pcap", damaged, DISTINCT[0]]
+    summary = _same_builds(inputs, tmp_path)
     assert "damaged.pcap" in summary["capture_error"]
-    assert summary["captures"][-1] == str(damaged)  # the files after it are not read
+    assert summary["capture_errors"] == [summary["capture_error"]]
+    assert summary["captures"] == [str(path) for path in inputs]  # the file after it is read
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/mem")

@@ -159,8 +159,9 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.clear()
     result = scan.summary.as_dict(with_calls=True)
-    if failure is not None:
+    if failure is not None and not result["capture_errors"]:  # not a capture's own damage
         result["capture_error"] = failure
+        result["capture_errors"] = [failure]
     metrics = scan.metrics.results() if scan.metrics is not None else None
     if hep is not None:
         result["hep"] = hep.report()
@@ -195,8 +196,9 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     for warning in result["warnings"]:
         print(f"sipstatus scan: warning: {warning}", file=sys.stderr)
-    if failure is not None:
-        print(f"sipstatus scan: {failure}", file=sys.stderr)
+    for error in result["capture_errors"]:
+        print(f"sipstatus scan: {error}", file=sys.stderr)
+    if result["capture_errors"]:
         return 1
     if result["warnings"]:
         return 1
@@ -243,8 +245,8 @@ def _lake(args: argparse.Namespace) -> int:
           f"capture(s) written to {lake.out} ({len(lake.parts)} Parquet files)")
     for warning in summary["warnings"]:
         print(f"sipstatus scan: warning: {warning}", file=sys.stderr)
-    if lake.capture_error is not None:
-        print(f"sipstatus scan: {lake.capture_error}", file=sys.stderr)
+    for error in summary["capture_errors"]:
+        print(f"sipstatus scan: {error}", file=sys.stderr)
     if summary["broken"]:
         print(f"sipstatus scan: {summary['broken']} broken SIP message(s)", file=sys.stderr)
     return 1 if lake.capture_error or summary["warnings"] or summary["broken"] else 0

@@ -81,7 +81,8 @@ class Summary:
     tcp: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     calls: int = 0
-    capture_error: str | None = None
+    capture_error: str | None = None  # the first of capture_errors
+    capture_errors: list[str] = field(default_factory=list)  # damage that ended a capture
     damaged_records: int = 0  # records skipped as damaged, reading went on
     evicted: Counter[str] = field(default_factory=Counter)  # dropped to hold the bounds
     max_memory: int = DEFAULT_MAX_MEMORY
@@ -136,7 +137,14 @@ class Summary:
         unlisted = self.warning_count - len(self.warnings)
         out["warnings"] = [*self.warnings, *([f"... and {unlisted} more"] if unlisted else [])]
         out["capture_error"] = self.capture_error
+        out["capture_errors"] = self.capture_errors
         return out
+
+    def ended(self, damage: CaptureError) -> None:
+        """Damage ended the reading of a capture; the scan goes on with the next one."""
+        self.capture_errors.append(str(damage))
+        if self.capture_error is None:
+            self.capture_error = str(damage)
 
 
 # frame, time, src, sport, dst, dport, transport, head, resend, response_time_ms, error,
@@ -212,24 +220,24 @@ class Scan:
             self.on_call(call)
 
     def run(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[Record]:
-        """Scan each capture in turn. A damaged capture stops the scan: the counts so far
-        stay in :attr:`summary` and the :class:`CaptureError` propagates."""
+        """Scan each capture in turn. Damage that ends the reading of a capture (or a capture
+        that cannot be opened) ends that capture only: it is kept in the summary
+        (``capture_errors``) and the scan goes on with the next capture; once every capture is
+        read, the first such :class:`CaptureError` is raised."""
+        summary = self.summary
+        first: CaptureError | None = None
         try:
             for path in paths:
-                self.summary.captures.append(os.fspath(path))
-                capture = CaptureFile(path, max_record=self.max_record,
-                                      on_problem=self._problem)
-                ledger = TsharkLedger(  # tshark's state is per file
-                    max_bytes=self.ledger_bytes, evicted=self.summary.evicted)
+                summary.captures.append(os.fspath(path))
                 try:
-                    yield from self._one(capture, ledger)
-                finally:
-                    self._count_skipped(capture)
-        except CaptureError as exc:
-            self.summary.capture_error = str(exc)
-            raise
+                    yield from self._one(path)
+                except CaptureError as damage:
+                    summary.ended(damage)
+                    first = first or damage
         finally:
             self._release_all()
+        if first is not None:
+            raise first
 
     def _release_all(self) -> None:
         """The end of the captures: every open transaction and call is released."""
@@ -247,18 +255,33 @@ class Scan:
         summary.evicted["records"] += capture.evicted_records
         summary.evicted["interfaces"] += capture.evicted_interfaces
 
-    def _one(self, capture: CaptureFile, ledger: TsharkLedger) -> Iterator[Record]:
-        return self._reduce(capture, map_capture(
-            capture, ledger, port=self.port, budget=self.budget, evicted=self.summary.evicted,
-            validate=self.validate, full_head=self.follow_transactions))
+    def _one(self, path: str | os.PathLike[str]) -> Iterator[Record]:
+        """One capture; a file that cannot be opened or read is a :class:`CaptureError`."""
+        try:
+            capture = CaptureFile(path, max_record=self.max_record, on_problem=self._problem)
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+        ledger = TsharkLedger(  # tshark's state is per file
+            max_bytes=self.ledger_bytes, evicted=self.summary.evicted)
+        try:
+            yield from self._reduce(capture, map_capture(
+                capture, ledger, port=self.port, budget=self.budget,
+                evicted=self.summary.evicted, validate=self.validate,
+                full_head=self.follow_transactions))
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+        finally:
+            self._count_skipped(capture)
 
     def run_mapped(self, files: Iterable[MappedFile]) -> Iterator[Record]:
         """As :meth:`run`, over captures whose per-file map (:func:`map_capture`) was run
         elsewhere (another process): only the state that crosses files (transactions, calls)
         and the counts are replayed here, in the order given, so the records and the summary
         are those of :meth:`run` over the same files. A file's ``error`` (the damage that ended
-        its reading) stops the scan after its messages, as in :meth:`run`."""
+        its reading) is kept after its messages, and the first is raised at the end, as in
+        :meth:`run`."""
         summary = self.summary
+        first: CaptureError | None = None
         try:
             for mapped in files:
                 summary.captures.append(mapped.path)
@@ -270,12 +293,12 @@ class Scan:
                     summary.damaged_records += mapped.damaged_records
                     summary.evicted.update(mapped.evicted)
                 if mapped.error is not None:
-                    raise mapped.error
-        except CaptureError as exc:
-            summary.capture_error = str(exc)
-            raise
+                    summary.ended(mapped.error)
+                    first = first or mapped.error
         finally:
             self._release_all()
+        if first is not None:
+            raise first
 
     def _reduce(self, capture: CaptureFile | None, mapped: Iterable[Mapped]
                 ) -> Iterator[Record]:
@@ -387,6 +410,11 @@ class MappedFile:
     evicted: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     error: CaptureError | None = None
+
+
+def _unreadable(path: str | os.PathLike[str], exc: OSError) -> CaptureError:
+    return CaptureError(f"cannot be read ({exc.strerror or exc})", frame=0, offset=0,
+                        path=os.fspath(path))
 
 
 def _also(kinds: str, kind: str) -> str:

@@ -267,10 +267,13 @@ def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[T
                 return
             task, outcome = take()
 
+    ended = -1  # the index of a capture in pieces whose reading ended before its last piece
     for _ in range(in_flight):
         submit()
     while pending:
         task, outcome = take()
+        if task.index == ended:
+            continue  # a piece after the damage: not read, as in one process
         if task.piece is None:
             (damaged, evicted, warnings, damage), messages = outcome
             yield MappedFile(task.path, messages, damaged, Counter(evicted), warnings, damage)
@@ -281,9 +284,9 @@ def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[T
                          full_head=scan.follow_transactions,
                          data_of=partial(made_of, raw=raw))
         mapped.messages = join.messages(pieces_items(mapped, task, outcome))
-        yield mapped
-        while pending and pending[0][0].index == task.index:  # after damage: not read
-            pending.popleft()
+        yield mapped  # read through (by Scan.run_mapped) before the next is asked for
+        if mapped.error is not None:
+            ended = task.index
 
 
 def shared_out(captures: list[str]) -> bool:

@@ -73,8 +73,8 @@ class CaptureMap:
         self._calls.rows.append(call_values(call, self._facts.pop(call.call_id, None)))
 
     def batches(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Batch]]:
-        """Scan ``paths`` in turn (one stream: calls may span files). A damaged capture
-        ends the scan as in ``sipstatus scan``: what was read before is yielded, then the
+        """Scan ``paths`` in turn (one stream: calls may span files). Damage ends the reading
+        of its capture only, as in ``sipstatus scan``: every capture is read, then the first
         :class:`CaptureError` is raised."""
         return self._batches(self.scan.run(paths), mapped=False)
 
