@@ -439,8 +439,9 @@ def summarize(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     ``resent`` (UDP retransmissions as tshark flags them), ``status_codes`` and ``methods``
     (per message, retransmissions included), ``setup_time_ms`` (INVITE to ACK, integer
     milliseconds), without tshark's folding of unregistered codes into x99 buckets.
-    ``calls=True`` adds call outcome totals. Damage that ends the reading of a capture raises
-    :class:`CaptureError`; problems after which reading goes on are listed in ``warnings``,
+    ``calls=True`` adds call outcome totals. Damage that ends the reading of a capture ends
+    that capture only: the others are read, then the first :class:`CaptureError` is raised;
+    problems after which reading goes on are listed in ``warnings``,
     with ``damaged_records`` and ``evicted`` (``records`` longer than ``max_record`` bytes,
     skipped unread; pcapng ``interfaces`` beyond the number kept; and the state dropped to
     hold the memory budget of ``max_memory`` bytes: ``calls``, ``transactions``,
