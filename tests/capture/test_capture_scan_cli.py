@@ -16,6 +16,7 @@ import pytest
 
 from sipstatus import SipRequest, SipResponse
 from sipstatus._cli import main
+from sipstatus._cli.terminal import Progress
 from sipstatus.capture import read, summarize
 from sipstatus.capture._writers import CALL_FIELDS, RECORD_FIELDS
 
@@ -230,3 +231,30 @@ def test_progress_bar_draws_and_clears(write: Write) -> None:
     text = screen.getvalue()
     assert text.count("42 messages") == 1 and "43 messages" not in text
     assert "100%" in text and text.endswith("\r\033[K")
+
+
+class _Reading:
+    """A capture as the progress bar sees it."""
+
+    def __init__(self, path: str, size: int, at: int) -> None:
+        self.path, self.size, self.at = path, size, at
+
+    def position(self) -> int:
+        return self.at
+
+
+def test_the_progress_bar_covers_the_whole_run(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.pcap", tmp_path / "b.pcap"
+    first.write_bytes(bytes(3000))
+    second.write_bytes(bytes(1000))
+    out = io.StringIO()
+    bar = Progress(out, [str(first), str(second)], interval=0)
+    bar(_Reading(str(first), 3000, 1500), 1024)
+    assert "38%" in bar.line and "1/2 a.pcap" in bar.line and "1,024 messages" in bar.line
+    bar(_Reading(str(first), 3000, 3000), 2048)
+    bar(_Reading(str(second), 1000, 1000), 3072)
+    assert "100%" in bar.line and "2/2 b.pcap" in bar.line and "MB/s" in bar.line
+    bar(_Reading("hep://127.0.0.1:9060", 0, 0), 4096)  # a source of unknown size
+    assert "3/3" in bar.line and "100%" in bar.line
+    bar.clear()
+    assert out.getvalue().endswith("\r\033[K")

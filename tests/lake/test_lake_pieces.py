@@ -32,6 +32,7 @@ pa = pytest.importorskip("pyarrow", reason=NO_PYARROW)
 from sipstatus.lake import build  # noqa: E402
 from sipstatus.lake._jobs import (  # noqa: E402
     Outcome,
+    ReadTo,
     Task,
     in_capture_order,
     map_into,
@@ -157,22 +158,51 @@ def test_pieces_mapped_in_this_process_give_the_records_of_one_scan(tmp_path: Pa
     one = Scan(records=True, calls=True)
     expected = list(one.run(captures))
 
-    def start(task: Task) -> Outcome:
-        spool = io.BytesIO()
-        if task.piece is None:
-            return map_into(task.path, spool, False, None), spooled(io.BytesIO(
-                spool.getvalue()))
-        stats = map_piece_into(task.path, task.piece, spool, False, None)
-        return stats, spooled_items(io.BytesIO(spool.getvalue()))
-
     pieces = Scan(records=True, calls=True)
     made = list(tasks(map(str, captures), piece_bytes=_pieces_of(captures[0], 5)))
     assert len(made) > 10 and made[-1].piece is None
     got = list(pieces.run_mapped(in_capture_order(
-        iter(made), in_flight=3, start=start, finish=lambda task, outcome: outcome,
+        iter(made), in_flight=3, start=_map_here, finish=lambda task, outcome: outcome,
         raw=False, port=None)))
     assert got == expected
     assert pieces.summary.as_dict(with_calls=True) == one.summary.as_dict(with_calls=True)
+
+
+def _map_here(task: Task) -> Outcome:
+    """A task mapped in this process, its outcome as a worker's."""
+    spool = io.BytesIO()
+    read_to = ReadTo()
+    if task.piece is None:
+        stats = map_into(task.path, spool, False, None)
+        return stats, spooled(io.BytesIO(spool.getvalue()), read_to), read_to
+    stats = map_piece_into(task.path, task.piece, spool, False, None)
+    return stats, spooled_items(io.BytesIO(spool.getvalue()), read_to), read_to
+
+
+def test_progress_follows_each_capture_through_its_pieces(tmp_path: Path) -> None:
+    captures = [tmp_path / "split.pcap", tmp_path / "whole.pcap"]
+    for capture in captures:
+        mixed_pcap(capture, rounds=400)
+    seen: list[tuple[str, int, int, int]] = []
+    scan = Scan(records=True, calls=True, progress=lambda capture, messages: seen.append(
+        (capture.path, capture.position(), capture.size, messages)))
+    made = list(tasks([str(captures[0])], piece_bytes=_pieces_of(captures[0], 6)))
+    made.append(Task(1, str(captures[1]), None))
+    assert len(made) > 4
+    for _ in scan.run_mapped(in_capture_order(iter(made), in_flight=3, start=_map_here,
+                                              finish=lambda task, outcome: outcome,
+                                              raw=False, port=None)):
+        pass
+    assert [path for path, *_ in seen] == sorted(path for path, *_ in seen)  # in order
+    assert {path for path, *_ in seen} == {str(path) for path in captures}
+    for capture in captures:
+        reached = [at for path, at, size, _ in seen if path == str(capture)]
+        assert reached == sorted(reached) and 0 < reached[0] <= reached[-1] <= (
+            capture.stat().st_size)
+    split = [at for path, at, *_ in seen if path == str(captures[0])]
+    assert len(set(split)) > 2  # the split capture moves on piece by piece
+    counts = [messages for *_, messages in seen]
+    assert counts == sorted(counts) and counts[-1] <= scan.summary.messages
 
 
 # --- the index walk and the piece reader -------------------------------------------------

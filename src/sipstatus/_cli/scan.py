@@ -21,7 +21,7 @@ from sipstatus.capture._writers import (
     write_metrics,
     write_summary_text,
 )
-from sipstatus.lake._build import LakeError, build
+from sipstatus.lake._build import LakeError, build, expand_inputs
 from sipstatus.lake._jobs import WorkerError
 
 _DESCRIPTION = """\
@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out: IO[str] = sys.stdout
     records = fmt in ("jsonl", "csv") and not sections
-    progress = Progress(sys.stderr) if stderr_is_terminal() and not args.no_progress else None
+    progress = (Progress(sys.stderr, args.captures)
+                if stderr_is_terminal() and not args.no_progress else None)
     call_writer = CallWriter(fmt, out) if args.calls else None
     scan = Scan(port=args.port, records=records, calls=args.calls or summary,
                 metrics=args.metrics, validate=args.validate, on_call=call_writer,
@@ -221,7 +222,12 @@ def _lake(args: argparse.Namespace) -> int:
         print(f"sipstatus scan: --format parquet writes the lake's tables (messages and "
               f"calls); {', '.join(others)} do not apply", file=sys.stderr)
         return 2
-    progress = Progress(sys.stderr) if stderr_is_terminal() and not args.no_progress else None
+    progress = None
+    if stderr_is_terminal() and not args.no_progress:
+        try:
+            progress = Progress(sys.stderr, expand_inputs(args.captures))
+        except OSError:
+            progress = Progress(sys.stderr)  # build() says what is missing
     jobs = args.jobs
     if jobs is None and args.dask is None:
         jobs = os.cpu_count() or 1  # with --dask: a local cluster of all cores

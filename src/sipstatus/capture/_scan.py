@@ -17,7 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sipstatus._codes import lookup
 from sipstatus._errors import SipParseError
@@ -147,6 +147,24 @@ class Summary:
             self.capture_error = str(damage)
 
 
+class Progressing(Protocol):
+    """What a progress callback is told of the capture being read: its path, its size and
+    how many of its bytes have been read (a :class:`CaptureFile`, or a :class:`MappedFile`
+    whose map reports how far it got)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    def position(self) -> int: ...
+
+
+#: Called every 1,024 messages with the capture being read and the messages so far.
+ProgressCallback = Callable[[Progressing, int], None]
+
+
 # frame, time, src, sport, dst, dport, transport, head, resend, response_time_ms, error,
 # evicted (the kinds of state evicted that this message lost, comma-separated, or "")
 Record = tuple[int, float, str, int, str, int, str, Head, bool, float | None, str, str]
@@ -169,7 +187,7 @@ class Scan:
     def __init__(self, *, port: int | None = None, records: bool = False,
                  calls: bool = False, metrics: bool = False, validate: bool = False,
                  on_call: Callable[[Call], None] | None = None,
-                 progress: Callable[[CaptureFile, int], None] | None = None,
+                 progress: ProgressCallback | None = None,
                  max_record: int = MAX_RECORD_BYTES,
                  max_memory: int = DEFAULT_MAX_MEMORY) -> None:
         self.port = port
@@ -286,7 +304,7 @@ class Scan:
             for mapped in files:
                 summary.captures.append(mapped.path)
                 try:
-                    yield from self._reduce(None, mapped.messages)
+                    yield from self._reduce(mapped, mapped.messages)
                 finally:
                     for warning in mapped.warnings:
                         summary.warn(warning)
@@ -300,24 +318,23 @@ class Scan:
         if first is not None:
             raise first
 
-    def _reduce(self, capture: CaptureFile | None, mapped: Iterable[Mapped]
-                ) -> Iterator[Record]:
+    def _reduce(self, source: Progressing, mapped: Iterable[Mapped]) -> Iterator[Record]:
         """The part of a scan that depends on earlier messages of other files: counts,
-        transactions, calls (``capture``: for the progress callback; ``None``: none)."""
+        transactions, calls (``source``: the capture, for the progress callback)."""
         summary = self.summary
         follow = self.follow
         transactions = self.transactions if self.follow_transactions else None
         follow_calls = self.follow_calls
         metrics = self.metrics
         records = self.records
-        progress = self.progress if capture is not None else None
+        progress = self.progress
         methods = summary.methods
         codes = summary.status_codes
         for (frame, sec, nsec, src, sport, dst, dport, transport, data, head, resend, setup,
              error, lost) in mapped:
             summary.messages += 1
-            if progress is not None and capture is not None and not summary.messages & 1023:
-                progress(capture, summary.messages)
+            if progress is not None and not summary.messages & 1023:
+                progress(source, summary.messages)
             if transport == "udp":
                 summary.udp += 1
                 if resend:
@@ -410,6 +427,12 @@ class MappedFile:
     evicted: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     error: CaptureError | None = None
+    size: int = 0  # of the capture, in bytes (0: not known, as for a live source)
+    read_to: Callable[[], int] = lambda: 0  # how far the map of the messages handed on got
+
+    def position(self) -> int:
+        """The bytes of the capture behind the messages handed on so far (for progress)."""
+        return self.read_to()
 
 
 def _unreadable(path: str | os.PathLike[str], exc: OSError) -> CaptureError:

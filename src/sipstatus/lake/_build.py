@@ -14,13 +14,13 @@ import glob
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sipstatus.capture._errors import CaptureError
-from sipstatus.capture._pcap import CaptureFile
+from sipstatus.capture._scan import ProgressCallback
 from sipstatus.lake._arrow import pyarrow
 from sipstatus.lake._dask import dask_client
 from sipstatus.lake._dask import mapped_files as dask_mapped_files
@@ -144,7 +144,7 @@ def _check_out(out: Path, *, append: bool, raw: bool) -> None:
 def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | None = None,
           dask: str | None = None, append: bool = False, raw: bool = False,
           port: int | None = None,
-          progress: Callable[[CaptureFile, int], None] | None = None) -> LakeBuild:
+          progress: ProgressCallback | None = None) -> LakeBuild:
     """Turn captures into the lake in ``out``: ``messages/`` and ``calls/``, Parquet (schema
     v1, docs/lake.md) partitioned by ``date=``/``hour=`` (UTC) of ``ts`` and ``first_ts``.
 

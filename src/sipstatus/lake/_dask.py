@@ -24,6 +24,7 @@ from sipstatus.lake._jobs import (
     FileStats,
     Outcome,
     PieceStats,
+    ReadTo,
     Task,
     WorkerError,
     in_capture_order,
@@ -118,7 +119,8 @@ def mapped_files(client: Any, captures: Iterable[str], *, raw: bool, port: int |
             started.remove(future)
             future.release()
         read = spooled if task.piece is None else spooled_items
-        return stats, read(io.BytesIO(chunks))
+        read_to = ReadTo()
+        return stats, read(io.BytesIO(chunks), read_to), read_to
 
     todo = tasks(captures, piece_bytes=piece_bytes)
     try:

@@ -92,12 +92,11 @@ def map_into(path: str, out: IO[bytes], raw: bool, port: int | None) -> FileStat
                           (extra, data) if raw else extra, head_fields(head), resend,
                           setup, error, lost))
             if len(chunk) >= SPOOL_CHUNK:
-                pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+                pickle.dump((capture.position(), chunk), out, pickle.HIGHEST_PROTOCOL)
                 chunk = []
     except CaptureError as exc:
         damage = exc
-    if chunk:
-        pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+    pickle.dump((capture.position(), chunk), out, pickle.HIGHEST_PROTOCOL)
     evicted["records"] += capture.evicted_records
     evicted["interfaces"] += capture.evicted_interfaces
     return capture.damaged_records, dict(evicted), warnings, damage
@@ -128,6 +127,7 @@ def map_piece_into(path: str, piece: Piece, out: IO[bytes], raw: bool,
                           on_problem=lambda problem: warnings.append((str(problem), -1)))
     damage: CaptureError | None = None
     chunk: list[PieceItem] = []
+    end = capture.size if piece.end is None else piece.end
     try:
         for item in map_piece(capture, port=port, budget=scan.budget,
                               full_head=scan.follow_transactions,
@@ -146,21 +146,40 @@ def map_piece_into(path: str, piece: Piece, out: IO[bytes], raw: bool,
                         head_fields(head), resend, setup, error, lost)
             chunk.append(item)
             if len(chunk) >= SPOOL_CHUNK:
-                pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+                pickle.dump((min(capture.position(), end), chunk), out,
+                            pickle.HIGHEST_PROTOCOL)
                 chunk = []
     except CaptureError as exc:
         damage = exc
-    if chunk:
-        pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+    pickle.dump((end, chunk), out, pickle.HIGHEST_PROTOCOL)  # a closed capture says its size
     evicted = {"records": capture.evicted_records, "interfaces": capture.evicted_interfaces}
     return capture.damaged_records, evicted, warnings, damage
 
 
-def spooled_items(source: IO[bytes]) -> Iterator[PieceItem]:
+class ReadTo:
+    """How far into its capture (bytes) the map had read when it wrote the chunk of a spool
+    last handed on: what the progress bar shows of a capture mapped elsewhere."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = 0
+
+    def __call__(self) -> int:
+        return self.at
+
+
+def _reading(pieces: list[ReadTo]) -> int:
+    """How far the piece being read (the last in ``pieces``) got."""
+    return pieces[-1].at
+
+
+def spooled_items(source: IO[bytes], read_to: ReadTo | None = None) -> Iterator[PieceItem]:
     """The items of a piece's spool (what :func:`map_piece_into` wrote), in order."""
+    read_to = read_to or ReadTo()
     while True:
         try:
-            chunk: list[PieceItem] = pickle.load(source)
+            read_to.at, chunk = pickle.load(source)
         except EOFError:
             break
         for item in chunk:
@@ -175,11 +194,13 @@ def spooled_items(source: IO[bytes]) -> Iterator[PieceItem]:
                        Head(*fields), resend, setup, error, lost)
 
 
-def spooled(source: IO[bytes]) -> Iterator[Mapped]:
+def spooled(source: IO[bytes], read_to: ReadTo | None = None) -> Iterator[Mapped]:
     """The messages of a spool (what :func:`map_into` wrote), in order."""
+    read_to = read_to or ReadTo()
+    chunk: list[Spooled]
     while True:
         try:
-            chunk: list[Spooled] = pickle.load(source)
+            read_to.at, chunk = pickle.load(source)
         except EOFError:
             break
         for (frame, sec, nsec, src, sport, dst, dport, transport, data, fields, resend,
@@ -188,10 +209,11 @@ def spooled(source: IO[bytes]) -> Iterator[Mapped]:
                    Head(*fields), resend, setup, error, lost)
 
 
-def _spooled(spool: Path, read: Callable[[IO[bytes]], Iterator[Any]]) -> Iterator[Any]:
+def _spooled(spool: Path, read: Callable[[IO[bytes], ReadTo], Iterator[Any]],
+             read_to: ReadTo) -> Iterator[Any]:
     """What ``read`` makes of a spool file, in order; the file is removed once read."""
     with open(spool, "rb") as source:
-        yield from read(source)
+        yield from read(source, read_to)
     spool.unlink()
 
 
@@ -221,9 +243,10 @@ def tasks(captures: Iterable[str], *, piece_bytes: int | None = None,
             yield Task(index, path, None)
 
 
-# What a finished task hands on: its figures (FileStats, or PieceStats for a piece) and its
-# spool's contents (Mapped messages, or PieceItems for a piece).
-Outcome = tuple[Any, Iterable[Any]]
+# What a finished task hands on: its figures (FileStats, or PieceStats for a piece), its
+# spool's contents (Mapped messages, or PieceItems for a piece), and how far into the capture
+# the map of what has been read of them got.
+Outcome = tuple[Any, Iterable[Any], ReadTo]
 
 
 def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[Task], Any],
@@ -252,7 +275,7 @@ def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[T
                      ) -> Iterator[PieceItem]:
         reported: set[int] = set()  # link types reported as not read
         while True:
-            (damaged, evicted, warnings, damage), items = outcome
+            (damaged, evicted, warnings, damage), items, reached[0] = outcome
             mapped.damaged_records += damaged
             mapped.evicted.update(evicted)
             for text, linktype in warnings:
@@ -275,10 +298,13 @@ def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[T
         if task.index == ended:
             continue  # a piece after the damage: not read, as in one process
         if task.piece is None:
-            (damaged, evicted, warnings, damage), messages = outcome
-            yield MappedFile(task.path, messages, damaged, Counter(evicted), warnings, damage)
+            (damaged, evicted, warnings, damage), messages, read_to = outcome
+            yield MappedFile(task.path, messages, damaged, Counter(evicted), warnings, damage,
+                             size_of(task.path), read_to)
             continue
-        mapped = MappedFile(task.path, ())
+        reached = [outcome[2]]  # the piece being read
+        mapped = MappedFile(task.path, (), size=size_of(task.path),
+                            read_to=partial(_reading, reached))
         join = PieceJoin(task.path, port=port, budget=scan.budget,
                          ledger_bytes=scan.ledger_bytes, evicted=mapped.evicted,
                          full_head=scan.follow_transactions,
@@ -287,6 +313,14 @@ def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[T
         yield mapped  # read through (by Scan.run_mapped) before the next is asked for
         if mapped.error is not None:
             ended = task.index
+
+
+def size_of(path: str) -> int:
+    """The size of a capture, for the progress bar (0 if it cannot be known)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def shared_out(captures: list[str]) -> bool:
@@ -328,7 +362,8 @@ def mapped_files(captures: Iterable[str], spool_folder: Path, *, jobs: int, raw:
                 raise WorkerError(f"mapping {task.path} failed in a worker process: "
                                   f"{type(exc).__name__}: {exc}") from exc
             read = spooled if task.piece is None else spooled_items
-            return stats, _spooled(spool_of(task), read)
+            read_to = ReadTo()
+            return stats, _spooled(spool_of(task), read, read_to), read_to
 
         try:
             yield from in_capture_order(todo, in_flight=jobs + 1, start=start, finish=finish,

@@ -10,13 +10,12 @@ from the message bytes (``_fields``), and gathers each call's facts for its ``ca
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sipstatus.capture._calls import Call
 from sipstatus.capture._errors import CaptureError
-from sipstatus.capture._pcap import CaptureFile
-from sipstatus.capture._scan import MappedFile, Record, Scan, code_view
+from sipstatus.capture._scan import MappedFile, ProgressCallback, Record, Scan, code_view
 from sipstatus.lake._arrow import pyarrow
 from sipstatus.lake._calls import CallFacts, call_values, party
 from sipstatus.lake._fields import Extra, read_extra
@@ -59,7 +58,7 @@ class CaptureMap:
     """
 
     def __init__(self, *, raw: bool = False, calls: bool = True, port: int | None = None,
-                 progress: Callable[[CaptureFile, int], None] | None = None,
+                 progress: ProgressCallback | None = None,
                  batch_rows: int = BATCH_ROWS) -> None:
         self.raw = raw
         self.batch_rows = batch_rows
