@@ -21,6 +21,7 @@ from lake_support import (
     FIXTURES,
     NO_PYARROW,
     ROOT,
+    lake_files,
     read_table,
     rows,
     scan,
@@ -564,3 +565,44 @@ def test_the_small_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         assert user_and_host(value)[0] in ("cache-a", "cache-c")
     for value in (b"application/SDP;x=1", b"text/plain;x=1"):
         assert is_sdp(value) == value.startswith(b"application")
+
+
+# -- fsspec URLs ------------------------------------------------------------------------------
+
+
+def test_captures_and_the_lake_at_fsspec_urls(tmp_path: Path) -> None:
+    urls = [path.as_uri() for path in DISTINCT[:2]]  # file:// URLs: fsspec's local filesystem
+    out = (tmp_path / "remote" / "lake").as_uri()
+    result = build(urls, out)
+    assert result.captures == tuple(urls) and result.summary["capture_errors"] == []
+    local = build(DISTINCT[:2], tmp_path / "local")
+    assert result.parts == local.parts and (result.messages, result.calls) == (
+        local.messages, local.calls)
+    remote_rows = rows(read_table(tmp_path / "remote" / "lake", "messages"))
+    local_rows = rows(read_table(tmp_path / "local", "messages"))
+    assert [{**row, "capture": None} for row in remote_rows] == [
+        {**row, "capture": None} for row in local_rows]
+    assert {row["capture"] for row in remote_rows} == set(urls)
+    # Worker processes read the URLs too: the same files as one process.
+    build(urls, (tmp_path / "jobs").as_uri(), jobs=2)
+    assert lake_files(tmp_path / "jobs") == lake_files(tmp_path / "remote" / "lake")
+    # A lake at a URL is refused unless appended to; appending numbers the parts after it.
+    with pytest.raises(FileExistsError, match="is not empty"):
+        build(urls, out)
+    again = build(urls[:1], out, append=True)
+    assert again.parts and all(name.endswith("/part-00001.parquet") for name in again.parts)
+    assert not [name for name in os.listdir(tmp_path / "remote" / "lake")
+                if name.startswith(".")]  # no staging left behind
+
+
+def test_url_globs_and_folders_stand_for_their_captures(tmp_path: Path) -> None:
+    folder = CAPTURES.as_uri()
+    found = expand_inputs([f"{folder}/sipp-kamailio-*.pcapng"])
+    assert found and all(url.startswith("file://") and url.endswith(".pcapng") for url in found)
+    assert found == sorted(found)
+    everything = expand_inputs([folder])
+    assert set(found) < set(everything)
+    with pytest.raises(FileNotFoundError):
+        expand_inputs([f"{folder}/nothing-*.pcap"])
+    with pytest.raises(FileNotFoundError):
+        expand_inputs([(tmp_path / "gone.pcap").as_uri()])

@@ -73,7 +73,8 @@ def register(subparsers: Any) -> None:
                         help="no progress bar (it is shown only when stderr is a terminal)")
     lake = parser.add_argument_group("the SIP lake (--format parquet)")
     lake.add_argument("--out", metavar="DIR", default=None,
-                      help="the lake's directory: DIR/messages/ and DIR/calls/ (empty or new)")
+                      help="the lake's directory: DIR/messages/ and DIR/calls/ (empty or new); "
+                           "a path or an fsspec URL such as s3://bucket/lake")
     lake.add_argument("--append", action="store_true",
                       help="add to the lake already in --out")
     lake.add_argument("--raw", action="store_true",

@@ -45,9 +45,10 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from sipstatus.capture._errors import CaptureError
+from sipstatus.capture._files import file_size, open_binary
 
 Record = tuple[int, int, int, int, bytes]  # frame, seconds, nanoseconds, link type, data
 Interface = tuple[int, int, int]  # link type, ticks per second, offset seconds
@@ -124,7 +125,7 @@ class CaptureFile:
                  piece: Piece | None = None) -> None:
         self.path = os.fspath(path)
         self.piece = piece  # read only these records (see split_capture)
-        self.size = os.path.getsize(self.path)
+        self.size = file_size(self.path)
         self.max_record = max_record
         self.on_problem = on_problem
         self.damaged_records = 0
@@ -132,7 +133,7 @@ class CaptureFile:
         self.evicted_interfaces = 0
         self.linktype_offsets: dict[int, int] = (
             dict(piece.section.linktype_offsets) if piece is not None else {})
-        self._raw: BinaryIO | None = None
+        self._raw: IO[bytes] | None = None
 
     def position(self) -> int:
         raw = self._raw
@@ -146,7 +147,7 @@ class CaptureFile:
             self.on_problem(problem)
 
     def __iter__(self) -> Iterator[Record]:
-        with open(self.path, "rb") as raw:
+        with open_binary(self.path) as raw:
             self._raw = raw
             gunzip = _Gunzip(raw) if raw.read(2) == _GZIP else None
             raw.seek(0)
@@ -637,7 +638,7 @@ class RecordIndex:
                        tuple(self._offsets.items()))
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        with open(self.path, "rb") as raw:
+        with open_binary(self.path) as raw:
             reader = _Chunks(raw, None)
             head = reader.peek(0, 4)
             if head in _PCAP_MAGIC:
@@ -708,9 +709,9 @@ class RecordIndex:
 def splittable(path: str | os.PathLike[str], piece_bytes: int) -> bool:
     """Whether :func:`split_capture` cuts the capture at ``path``: uncompressed and at least
     two pieces long."""
-    if os.path.getsize(path) < 2 * piece_bytes:
+    if file_size(path) < 2 * piece_bytes:
         return False
-    with open(path, "rb") as raw:
+    with open_binary(path) as raw:
         return raw.read(2) != _GZIP
 
 
@@ -722,7 +723,7 @@ def split_capture(path: str | os.PathLike[str], piece_bytes: int, *,
     holds no record to cut at."""
     if not splittable(path, piece_bytes):
         return
-    size = os.path.getsize(path)
+    size = file_size(path)
     count = size // piece_bytes
     index = RecordIndex(path, max_record=max_record)
     start: Piece | None = None

@@ -14,12 +14,14 @@ import glob
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sipstatus.capture._errors import CaptureError
+from sipstatus.capture._files import filesystem, is_url
 from sipstatus.capture._scan import ProgressCallback
 from sipstatus.lake._arrow import pyarrow
 from sipstatus.lake._dask import dask_client
@@ -27,6 +29,7 @@ from sipstatus.lake._dask import mapped_files as dask_mapped_files
 from sipstatus.lake._jobs import mapped_files, shared_out
 from sipstatus.lake._map import CaptureMap
 from sipstatus.lake._parts import (
+    PART_NAME,
     STAGING_PREFIX,
     PartWriter,
     publish,
@@ -84,7 +87,9 @@ def expand_inputs(paths: Iterable[PathLike]) -> list[str]:
     found: list[str] = []
     for given in paths:
         path = os.fspath(given)
-        if os.path.isdir(path):
+        if is_url(path):
+            members = _url_members(path)
+        elif os.path.isdir(path):
             members = [os.path.join(root, name) for root, dirs, names in os.walk(path)
                        for name in names if CAPTURE_NAME.fullmatch(name)]
         elif os.path.exists(path):
@@ -103,11 +108,28 @@ def expand_inputs(paths: Iterable[PathLike]) -> list[str]:
     seen: set[str] = set()
     unique = []
     for path in found:
-        key = os.path.realpath(path)
+        key = path if is_url(path) else os.path.realpath(path)
         if key not in seen:
             seen.add(key)
             unique.append(path)
     return unique
+
+
+def _url_members(url: str) -> list[str]:
+    """What an fsspec URL stands for, as :func:`expand_inputs` takes a local path."""
+    fs, path = filesystem(url)
+    if _GLOB_CHARS.search(path) and not fs.exists(path):
+        members = [fs.unstrip_protocol(match) for match in fs.glob(path)
+                   if fs.isfile(match) and CAPTURE_NAME.fullmatch(match.rsplit("/", 1)[-1])]
+        if not members:
+            raise FileNotFoundError(f"no capture file matches {url}")
+        return members
+    if fs.isdir(path):
+        return [fs.unstrip_protocol(name) for name in fs.find(path)
+                if CAPTURE_NAME.fullmatch(name.rsplit("/", 1)[-1])]
+    if fs.exists(path):
+        return [url]
+    raise FileNotFoundError(f"{url}: no such file or directory")
 
 
 def _check_out(out: Path, *, append: bool, raw: bool) -> None:
@@ -115,30 +137,90 @@ def _check_out(out: Path, *, append: bool, raw: bool) -> None:
         raise NotADirectoryError(f"{out} is not a directory")
     if not out.exists():
         return
-    entries = sorted(os.listdir(out))
-    if not append:
-        if entries:
-            stale = [e for e in entries if e.startswith(STAGING_PREFIX)]
-            hint = (f" ({', '.join(stale)}: the staging folder of a run that was stopped; "
-                    f"remove it)" if stale else "")
-            raise FileExistsError(f"{out} is not empty{hint}: choose an empty or new "
-                                  f"directory, or append to the lake there (append=True, "
-                                  f"--append)")
+    _check_entries(str(out), sorted(os.listdir(out)), append=append)
+    if append:
+        _check_parts(str(out), {table: sorted(map(str, (out / table).glob("**/part-*.parquet")))
+                                for table in TABLES}, open, raw=raw)
+
+
+def _check_url_out(fs: Any, root: str, url: str, *, append: bool, raw: bool) -> None:
+    """:func:`_check_out` for a lake at an fsspec URL."""
+    if not fs.exists(root):
         return
+    if not fs.isdir(root):
+        raise NotADirectoryError(f"{url} is not a directory")
+    _check_entries(url, sorted(entry.rstrip("/").rsplit("/", 1)[-1]
+                               for entry in fs.ls(root, detail=False)), append=append)
+    if append:
+        _check_parts(url, {table: sorted(fs.glob(f"{root}/{table}/**/part-*.parquet"))
+                           for table in TABLES}, fs.open, raw=raw)
+
+
+def _check_entries(out: str, entries: list[str], *, append: bool) -> None:
+    if entries and not append:
+        stale = [e for e in entries if e.startswith(STAGING_PREFIX)]
+        hint = (f" ({', '.join(stale)}: the staging folder of a run that was stopped; "
+                f"remove it)" if stale else "")
+        raise FileExistsError(f"{out} is not empty{hint}: choose an empty or new "
+                              f"directory, or append to the lake there (append=True, "
+                              f"--append)")
+
+
+def _check_parts(out: str, parts: dict[str, list[str]], open_part: Any, *, raw: bool) -> None:
+    """The lake's parts (by table) must be of this schema version, with ``raw`` alike."""
     pa = pyarrow()
-    for table in TABLES:
-        parts = sorted((out / table).glob("**/part-*.parquet"))
-        if not parts:
+    for table, found_parts in parts.items():
+        if not found_parts:
             continue
-        found = pa.parquet.read_schema(parts[0])
+        with open_part(found_parts[0], "rb") as source:
+            found = pa.parquet.read_schema(source)
         version = (found.metadata or {}).get(VERSION_KEY.encode(), b"").decode()
         if version != SCHEMA_VERSION:
-            raise LakeError(f"{parts[0]} is not of lake schema {SCHEMA_VERSION} "
-                             f"({VERSION_KEY}={version or 'none'}): cannot append")
+            raise LakeError(f"{found_parts[0]} is not of lake schema {SCHEMA_VERSION} "
+                            f"({VERSION_KEY}={version or 'none'}): cannot append")
         if found.names != schema(table, raw=raw).names:
             with_raw = "with" if "raw" in found.names else "without"
             raise LakeError(f"the lake in {out} was built {with_raw} the raw column: "
-                             f"append {with_raw} it too (raw=..., --raw)")
+                            f"append {with_raw} it too (raw=..., --raw)")
+
+
+def _publish_url(fs: Any, root: str, staged: dict[str, list[tuple[str, int, Path]]]
+                 ) -> list[str]:
+    """Upload the staged parts of every table to a hidden staging folder at ``root`` (an
+    fsspec URL's path), then move them into place, numbered after the parts already there:
+    a run that fails before the moves leaves nothing a reader sees. Returns the parts'
+    names relative to ``root``."""
+    remote_staging = f"{root}/{STAGING_PREFIX}{os.getpid()}"
+    uploaded: list[tuple[str, str, int, str]] = []  # table, partition, number, where now
+    try:
+        for table, parts in staged.items():
+            for where, number, path in parts:
+                target = f"{remote_staging}/{table}/{where}/{number:05d}.parquet"
+                fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                fs.put_file(os.fspath(path), target)
+                uploaded.append((table, where, number, target))
+        placed: list[str] = []
+        first: dict[tuple[str, str], int] = {}
+        for table, where, number, target in uploaded:  # numbered as publish() numbers them
+            folder = f"{root}/{table}/{where}"
+            if (table, where) not in first:
+                first[table, where] = _next_url_part(fs, folder)
+                fs.makedirs(folder, exist_ok=True)
+            name = f"{table}/{where}/part-{first[table, where] + number:05d}.parquet"
+            fs.mv(target, f"{root}/{name}")
+            placed.append(name)
+        return placed
+    finally:
+        if fs.exists(remote_staging):
+            fs.rm(remote_staging, recursive=True)
+
+
+def _next_url_part(fs: Any, folder: str) -> int:
+    if not fs.isdir(folder):
+        return 0
+    names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(folder, detail=False))
+    numbers = [int(m.group(1)) for m in map(PART_NAME.fullmatch, names) if m]
+    return max(numbers) + 1 if numbers else 0
 
 
 def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | None = None,
@@ -173,7 +255,9 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
     still in this process (byte-identical files again): a scheduler's address
     (``"tcp://host:8786"``), or ``"local"`` for a ``LocalCluster`` of ``jobs`` (default: all
     cores) worker processes on 127.0.0.1, started and closed by the build. The workers must
-    read the captures under the paths given (local paths only so far, no fsspec URLs).
+    read the captures under the paths given. A capture may be an fsspec URL (``s3://``,
+    ``gs://``, ``https://``, ``file://`` ..., with the filesystem's own package installed),
+    read by whichever process maps it.
     Needs pyarrow (``pip install 'sipstatus[lake]'``), and for ``dask`` dask[distributed]
     (``pip install 'sipstatus[dask]'``).
     """
@@ -184,8 +268,15 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
         raise ValueError(f"dask must be a scheduler's address or 'local': {dask!r}")
     pyarrow()
     captures = expand_inputs([paths] if isinstance(paths, (str, os.PathLike)) else paths)
-    folder = Path(out)
-    _check_out(folder, append=append, raw=raw)
+    url = os.fspath(out) if is_url(os.fspath(out)) else None
+    if url is not None:  # parts are made in a local folder, then uploaded (_publish_url)
+        fs, root = filesystem(url)
+        root = root.rstrip("/")
+        _check_url_out(fs, root, url, append=append, raw=raw)
+        folder = Path(tempfile.mkdtemp(prefix="sipstatus-lake-"))
+    else:
+        folder = Path(out)
+        _check_out(folder, append=append, raw=raw)
     staging = staging_folder(folder)
     try:
         writers = {table: PartWriter(staging, table, schema(table, raw=raw))
@@ -208,14 +299,22 @@ def build(paths: PathLike | Iterable[PathLike], out: PathLike, *, jobs: int | No
                     writers[table].add(batch)
             except CaptureError:
                 pass  # in the summary's capture_error; what was read before is written
-        placed: list[Path] = []
-        for table, writer in writers.items():
+        for writer in writers.values():
             writer.close()
-            (folder / table).mkdir(exist_ok=True)
-        for table, writer in writers.items():
-            placed += publish(folder, table, writer.staged)
+        if url is not None:
+            names = _publish_url(fs, root, {table: writer.staged
+                                            for table, writer in writers.items()})
+        else:
+            placed: list[Path] = []
+            for table in writers:
+                (folder / table).mkdir(exist_ok=True)
+            for table, writer in writers.items():
+                placed += publish(folder, table, writer.staged)
+            names = [str(path.relative_to(folder)) for path in placed]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if url is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     return LakeBuild(os.fspath(out), tuple(captures), writers["messages"].rows,
-                     writers["calls"].rows, tuple(str(p.relative_to(folder)) for p in placed),
+                     writers["calls"].rows, tuple(names),
                      mapper.scan.summary.as_dict(with_calls=True))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sipstatus.capture._errors import CaptureError
+from sipstatus.capture._files import file_size
 from sipstatus.capture._head import Head
 from sipstatus.capture._pcap import CaptureFile, Piece, split_capture, splittable
 from sipstatus.capture._pieces import PieceItem, PieceJoin, map_piece
@@ -318,7 +319,7 @@ def in_capture_order(todo: Iterator[Task], *, in_flight: int, start: Callable[[T
 def size_of(path: str) -> int:
     """The size of a capture, for the progress bar (0 if it cannot be known)."""
     try:
-        return os.path.getsize(path)
+        return file_size(path)
     except OSError:
         return 0
 
