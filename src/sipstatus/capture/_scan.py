@@ -27,7 +27,7 @@ from sipstatus.capture._calls import OUTCOMES, Call, Calls
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._head import Head, scan_head
 from sipstatus.capture._metrics import Metrics
-from sipstatus.capture._packets import sip_payloads
+from sipstatus.capture._packets import Payload, sip_payloads
 from sipstatus.capture._pcap import MAX_RECORD_BYTES, CaptureFile
 from sipstatus.capture._transactions import Transaction, Transactions, TsharkLedger
 
@@ -388,11 +388,23 @@ def map_capture(capture: CaptureFile, ledger: TsharkLedger, *, port: int | None,
     scan, tshark's resend ledger, which tshark keeps per file, and ``validate``). Its state
     is its own (``ledger`` is this file's; the shares of ``budget`` are fixed), so it may run
     in any process: :meth:`Scan.run_mapped` replays the rest."""
-    for payload in sip_payloads(capture, port, budget, evicted):
+    return map_payloads(sip_payloads(capture, port, budget, evicted), ledger,
+                        validate=validate, full_head=full_head)
+
+
+def map_payloads(payloads: Iterable[Payload], ledger: TsharkLedger, *,
+                 port: int | None = None, validate: bool = False,
+                 full_head: bool = True) -> Iterator[Mapped]:
+    """The per-file step of :func:`map_capture` over any source of SIP messages (a capture's
+    layers, HEP): the head scan, tshark's resend ledger (UDP) and ``validate``; ``port``
+    keeps only messages from or to it."""
+    for payload in payloads:
         frame, sec, nsec, src, sport, dst, dport, transport, data, problem, lost = payload
+        if port is not None and sport != port and dport != port:
+            continue
         head = scan_head(data, full_head)
         if head is None:
-            continue  # bytes left over by a cut stream, without a start line
+            continue  # no start line: bytes left over by a cut stream, or not SIP
         resend, setup = False, 0
         if transport == "udp":
             resend, setup, lost = resend_of(ledger, head, frame, sec, nsec, src, sport, dst,

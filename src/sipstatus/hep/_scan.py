@@ -14,12 +14,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-from sipstatus._errors import SipParseError
-from sipstatus._parse import parse
-from sipstatus.capture._head import scan_head
 from sipstatus.capture._packets import sip_payloads
 from sipstatus.capture._pcap import CaptureFile
-from sipstatus.capture._scan import Mapped, MappedFile, Record, Scan
+from sipstatus.capture._scan import Mapped, MappedFile, Record, Scan, map_payloads
 from sipstatus.capture._transactions import TsharkLedger
 from sipstatus.hep._send import HepSender
 from sipstatus.hep._source import (
@@ -95,38 +92,6 @@ def _count_skipped(capture: CaptureFile, mapped: MappedFile) -> None:
     mapped.damaged_records += capture.damaged_records
     mapped.evicted["records"] += capture.evicted_records
     mapped.evicted["interfaces"] += capture.evicted_interfaces
-
-
-def map_payloads(payloads: Iterable[Payload], ledger: TsharkLedger, *, port: int | None,
-                 validate: bool = False, full_head: bool = True) -> Iterator[Mapped]:
-    """The per-file step of ``capture._scan.map_capture``, over any source of SIP messages:
-    the head scan, tshark's resend ledger (UDP), ``validate``; ``port`` keeps only messages
-    from or to it."""
-    observe = ledger.observe
-    for frame, sec, nsec, src, sport, dst, dport, transport, data, problem, lost in payloads:
-        if port is not None and sport != port and dport != port:
-            continue
-        head = scan_head(data, full_head)
-        if head is None:
-            continue  # no start line: not SIP
-        resend, setup = False, 0
-        if transport == "udp":
-            resend, setup, lost_state = observe(head, frame, sec, nsec, src, sport, dst, dport)
-            if lost_state:
-                lost = f"{lost},resend_states" if lost else "resend_states"
-        error = problem or head.problem
-        if validate:
-            error = _validate(data) or error
-        yield (frame, sec, nsec, src, sport, dst, dport, transport, data, head, resend, setup,
-               error, lost)
-
-
-def _validate(data: bytes) -> str:
-    try:
-        parse(data)
-    except SipParseError as exc:
-        return str(exc)
-    return ""
 
 
 def _tee(mapped: Iterable[Mapped], send: Callable[[Payload], None]) -> Iterator[Mapped]:
