@@ -99,3 +99,5 @@ def need(program: str, package: str) -> str:
 
 DIALOG_TARGET = HERE / "dialog_target.py"
 KAMAILIO_PROXY_CFG = HERE / "kamailio-proxy.cfg"
+KAMAILIO_REGISTRAR_CFG = HERE / "kamailio-registrar.cfg"
+SIPP_UAS_100REL = HERE / "sipp-uas-100rel.xml"

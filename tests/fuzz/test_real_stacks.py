@@ -1,7 +1,10 @@
 """The fuzzer against real SIP stacks on loopback, started and stopped here: Kamailio (with
 tests/fuzz/kamailio.cfg, UDP and TCP) in the default mode, SIPp as a UAC in --answer mode,
-and ``--scenario invite`` through Kamailio as a record-routing stateful proxy
-(tests/fuzz/kamailio-proxy.cfg) in front of SIPp as a UAS (UDP and TCP).
+``--scenario invite`` through Kamailio as a record-routing stateful proxy
+(tests/fuzz/kamailio-proxy.cfg) in front of SIPp as a UAS (UDP and TCP), and
+``--scenario register`` against Kamailio as a registrar with Digest authentication
+(tests/fuzz/kamailio-registrar.cfg; MD5 and SHA-256, qop=auth), and ``--scenario prack``
+against SIPp as a UAS that sends a reliable 183 (tests/fuzz/sipp-uas-100rel.xml).
 Skipped, with the reason, where the Debian packages kamailio / sip-tester are missing."""
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pytest
 from fuzz_support import (
     KAMAILIO_CFG,
     KAMAILIO_PROXY_CFG,
+    KAMAILIO_REGISTRAR_CFG,
+    SIPP_UAS_100REL,
     free_port,
     need,
     started,
@@ -166,3 +171,113 @@ def test_invite_scenario_gets_through_the_dialog(
         assert finding["scenario"] == "invite" and finding["step"] in steps
         assert finding["kind"] != "target-dead"
         assert (tmp_path / finding["file"]).read_bytes().startswith(b"SIPSTATUS-SEQUENCE/1 ")
+
+
+@pytest.fixture(scope="module", params=["MD5", "SHA-256"])
+def registrar(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
+    """Kamailio as a registrar: every user's password is "secret", Digest with qop=auth and
+    the algorithm of the parameter."""
+    kamailio = need("kamailio", "kamailio")
+    work = tmp_path_factory.mktemp("registrar")
+    port = free_port()
+    sha = ["-A", "SHA256"] if request.param == "SHA-256" else []
+    argv = [kamailio, "-f", str(KAMAILIO_REGISTRAR_CFG), "-DD", "-E", "-m", "64", "-M", "8",
+            "-Y", str(work), "-w", str(work), "-A", 'PASSWORD="secret"', *sha,
+            "-l", f"udp:127.0.0.1:{port}", "-l", f"tcp:127.0.0.1:{port}"]
+    with started(argv, work / "kamailio.log") as process:
+        wait_for_udp_sip(port)
+        yield port, request.param
+        assert process.poll() is None, "kamailio exited during the tests"
+
+
+def _challenge(port: int) -> bytes:
+    """The WWW-Authenticate value the registrar answers a plain REGISTER with."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect(("127.0.0.1", port))
+        sock.settimeout(2)
+        local = sock.getsockname()[1]
+        sock.send((f"REGISTER sip:127.0.0.1:{port} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-check;rport\r\n"
+                   "Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=1\r\n"
+                   "To: <sip:alice@127.0.0.1>\r\nCall-ID: check\r\nCSeq: 1 REGISTER\r\n"
+                   "Content-Length: 0\r\n\r\n").encode())
+        reply = sock.recv(65535)
+    [line] = [h for h in reply.split(b"\r\n") if h.startswith(b"WWW-Authenticate:")]
+    return line
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_register_scenario_authenticates_refreshes_and_unregisters(
+    registrar: tuple[int, str], transport: str, tmp_path: Path
+) -> None:
+    port, algorithm = registrar
+    challenge = _challenge(port)  # (no algorithm parameter: MD5, RFC 7616 §3.3)
+    assert (b"algorithm=SHA-256" in challenge) == (algorithm == "SHA-256")
+    assert b'qop="auth"' in challenge
+    cases = 10
+    status, report = _run([f"{transport}:127.0.0.1:{port}", "--scenario", "register",
+                           "--user", "alice", "--password", "secret", "--cases", str(cases),
+                           "--seed", "5", "--t1", "0.01"], tmp_path)
+    assert report["stopped"] == "cases" and report["cases"] == cases
+    assert report["target_alive"] is True
+    assert status == (1 if report["findings"] else 0)
+    steps = report["scenarios"]["register"]["steps"]
+    assert list(steps) == ["register/initial", "register/auth", "register/refresh",
+                           "register/unregister"]
+    assert sum(s["fuzzed"] for s in steps.values()) <= cases
+    # Every case that sent a well-formed first REGISTER got the challenge and answered it
+    # (a broken answer is followed by a well-formed one), refreshed and removed its binding.
+    # Over TCP a broken message may also end the connection, and with it the rest of its case.
+    initial = steps["register/initial"]  # (a broken one not challenged is sent again)
+    assert cases <= initial["reached"] <= cases + initial["fuzzed"]
+    assert initial["responses"]["401"] >= cases - initial["fuzzed"]
+    lost = initial["fuzzed"]
+    for name in ("register/auth", "register/refresh", "register/unregister"):
+        lost += steps[name]["fuzzed"] if transport == "tcp" else 0
+        assert steps[name]["responses"].get("200", 0) >= max(1, cases - lost), name
+    for finding in report["findings"]:
+        assert finding["scenario"] == "register" and finding["step"] in steps
+        assert finding["kind"] != "target-dead"
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_prack_scenario_gets_the_reliable_provisional_response_acknowledged(
+    transport: str, tmp_path: Path
+) -> None:
+    sipp = need("sipp", "sip-tester")
+    port = free_port()
+    argv = [sipp, "-sf", str(SIPP_UAS_100REL), "-i", "127.0.0.1", "-p", str(port), "-aa",
+            "-nostdin", "-m", "100000"]
+    if transport == "tcp":
+        argv += ["-t", "tn", "-max_socket", "100"]
+    cases = 8
+    with started(argv, tmp_path / "sipp.log") as process:
+        if transport == "udp":
+            wait_for_udp_sip(port)
+        else:
+            _wait_listening(port)
+        status, report = _run([f"{transport}:127.0.0.1:{port}", "--scenario", "prack",
+                               "--cases", str(cases), "--seed", "3", "--t1", "0.01"],
+                              tmp_path / "out")
+        assert process.poll() is None, "sipp exited"
+    assert report["stopped"] == "cases" and report["cases"] == cases
+    assert report["target_alive"] is True
+    assert status == (1 if report["findings"] else 0)
+    steps = report["scenarios"]["prack"]["steps"]
+    assert list(steps) == ["prack/invite", "prack/prack", "prack/ack", "prack/bye"]
+    # A well-formed INVITE gets the reliable 183 and, once PRACKed, its 200. A broken
+    # message may make SIPp give the call up (an unexpected message), or over TCP end the
+    # connection: the rest of that case is lost.
+    invite = steps["prack/invite"]
+    assert invite["reached"] == cases
+    assert invite["responses"]["183"] >= cases - invite["fuzzed"]
+    lost = invite["fuzzed"]
+    for name in ("prack/prack", "prack/bye"):
+        lost += steps[name]["fuzzed"] + (steps["prack/ack"]["fuzzed"] if name == "prack/bye"
+                                         else 0)
+        assert steps[name]["responses"].get("200", 0) >= max(1, cases - lost), name
+    assert steps["prack/ack"]["reached"] >= 1
+    for finding in report["findings"]:
+        assert finding["scenario"] == "prack" and finding["step"] in steps
+        assert finding["kind"] != "target-dead"

@@ -4,9 +4,11 @@ seeded steps, and the command line's refusals."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from sipstatus import _cli
 from sipstatus._fuzz import build as b
 from sipstatus._fuzz import scenario
 from sipstatus._fuzz.dialog import Dialog, adapt, addresses, identifiers, tag_of, uri_of, write
+from sipstatus._fuzz.digest import Credentials
 from sipstatus._fuzz.model import Case, Mutation
 from sipstatus._fuzz.wire import Wire
 
@@ -136,6 +139,17 @@ def test_the_command_line_refuses_scenarios_with_answer(
                                                      ("broken", "invite/bye", b"x")))))
     assert _cli.main(["fuzz", "--answer", "--replay", str(saved), "udp:127.0.0.1:9"]) == 2
     assert "replay it without --answer" in capsys.readouterr().err
+    assert _cli.main(["fuzz", "--user", "alice", "udp:127.0.0.1:9"]) == 2
+    assert "--user and --password go with --scenario register" in capsys.readouterr().err
+    assert _cli.main(["fuzz", "--replay", str(tmp_path / "none.sip"), "--user", "alice",
+                      "udp:127.0.0.1:9"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert _cli.main(["fuzz", "--scenario", "register", "--user", "a b",
+                      "udp:127.0.0.1:9"]) == 2
+    assert "not a SIP user name" in capsys.readouterr().err
+    assert _cli.main(["fuzz", "--scenario", "all", "--password", "a\nb",
+                      "udp:127.0.0.1:9"]) == 2
+    assert "control character" in capsys.readouterr().err
 
 
 # --- the invite flow against a scripted UAS (no network) ------------------------------------
@@ -314,7 +328,8 @@ def test_the_command_line_offers_every_scenario() -> None:
     fuzz_command.register(subparsers)
     fuzz = subparsers._name_parser_map["fuzz"]
     [action] = [a for a in fuzz._actions if "--scenario" in a.option_strings]
-    assert tuple(action.choices or ()) == scenario.SCENARIOS
+    assert tuple(action.choices or ()) == (*scenario.SCENARIOS, "all")
+    assert fuzz_command.SCENARIOS == scenario.SCENARIOS
 
 
 def test_a_broken_bye_that_did_not_end_the_call_is_followed_by_a_good_one() -> None:
@@ -335,3 +350,266 @@ def test_a_broken_bye_that_did_not_end_the_call_is_followed_by_a_good_one() -> N
     assert Wire.split(byes[1]).value("cseq") == b"3 BYE"
     assert coverage.as_dict()["invite"]["steps"]["invite/bye"] == {
         "reached": 1, "fuzzed": 1, "responses": {"200": 1, "481": 1}}
+
+
+# --- the register flow against a scripted registrar (no network) ----------------------------
+
+
+class Registrar:
+    """A registrar script for FakeUas: REGISTER without valid credentials gets 401 with a
+    Digest challenge (a new nonce each time), valid credentials (checked with hashlib here,
+    independently of sipstatus._fuzz.digest) get 200."""
+
+    def __init__(self, algorithm: str = "MD5", qop: bool = True, code: int = 401,
+                 password: str = "secret", stale_after: int = 0) -> None:
+        self.algorithm, self.qop, self.code = algorithm, qop, code
+        self.password = password
+        self.stale_after = stale_after  # accept only this many requests per nonce (0: any)
+        self.nonces: dict[str, int] = {}
+        self.checked: list[bool] = []
+
+    def check(self, value: str, uri: str) -> bool:
+        import re as re_
+
+        params = dict(re_.findall(r'(\w+)="?([^",]*)"?', value.split(" ", 1)[1]))
+        nonce = params.get("nonce", "")
+        if nonce not in self.nonces:
+            return False
+        self.nonces[nonce] += 1
+        if self.stale_after and self.nonces[nonce] > self.stale_after:
+            return False
+        name = {"MD5": "md5", "SHA-256": "sha256"}[self.algorithm]
+
+        def h(text: str) -> str:
+            return hashlib.new(name, text.encode()).hexdigest()
+
+        ha1 = h(f"{params['username']}:sip.test:{self.password}")
+        ha2 = h(f"REGISTER:{params['uri']}")
+        if self.qop:
+            expected = h(f"{ha1}:{nonce}:{params['nc']}:{params['cnonce']}:auth:{ha2}")
+        else:
+            expected = h(f"{ha1}:{nonce}:{ha2}")
+        return params["uri"] == uri and params["response"] == expected
+
+    def __call__(self, data: bytes, uas: FakeUas) -> list[bytes]:
+        wire = Wire.split(data)
+        if wire.method != "REGISTER":
+            return []
+        header = "authorization" if self.code == 401 else "proxy-authorization"
+        value = wire.value(header)
+        uri = wire.start.split(b" ")[1].decode()
+        if value is not None:
+            good = self.check(value.decode(), uri)
+            self.checked.append(good)
+            if good:
+                return [uas.answer(data, 200)]
+        nonce = f"n{len(self.nonces) + 1}"
+        self.nonces[nonce] = 0
+        name = "WWW-Authenticate" if self.code == 401 else "Proxy-Authenticate"
+        qop = ', qop="auth"' if self.qop else ""
+        challenge = (f'Digest realm="sip.test", nonce="{nonce}", algorithm={self.algorithm}'
+                     f'{qop}, opaque="op-1"')
+        return [b.echo_response(wire, self.code, b.default_reason(self.code), uas.tag,
+                                (b.Header(name, challenge),), None, b.Style())]
+
+
+def _register(uas: FakeUas, step: str, make: scenario.MakeStep = _valid,
+              password: str = "secret") -> tuple[Case, list[scenario.Event], dict[str, Any]]:
+    coverage = scenario.Coverage()
+    case, events, _ = scenario.play(uas, "register", step, make, 0.002, 0.05, coverage, "r",
+                                    TARGET, 1, lambda: None,
+                                    credentials=Credentials("alice", password))
+    return case, events, coverage.as_dict()["register"]["steps"]
+
+
+@pytest.mark.parametrize(("algorithm", "qop", "code"),
+                         [("MD5", True, 401), ("SHA-256", True, 407), ("MD5", False, 401)])
+def test_a_registration_answers_its_challenge(algorithm: str, qop: bool, code: int) -> None:
+    registrar = Registrar(algorithm, qop, code)
+    uas = FakeUas(registrar)
+    case, events, steps = _register(uas, "register/refresh")
+    assert events == [] and case.label == "valid"
+    assert registrar.checked == [True, True, True]  # auth, refresh, unregister
+    assert steps == {
+        "register/initial": {"reached": 1, "fuzzed": 0, "responses": {str(code): 1}},
+        "register/auth": {"reached": 1, "fuzzed": 0, "responses": {"200": 1}},
+        "register/refresh": {"reached": 1, "fuzzed": 1, "responses": {"200": 1}},
+        "register/unregister": {"reached": 1, "fuzzed": 0, "responses": {"200": 1}},
+    }
+    sent = [Wire.split(m) for m in uas.sent("REGISTER")]
+    assert [w.value("cseq") for w in sent] == [b"1 REGISTER", b"2 REGISTER", b"3 REGISTER",
+                                               b"4 REGISTER"]
+    assert len({w.value("call-id") for w in sent}) == 1
+    header = "authorization" if code == 401 else "proxy-authorization"
+    if qop:  # the same nonce, counted up
+        assert [b"nc=0000000" + str(n).encode() in (w.value(header) or b"")
+                for n, w in zip((1, 2, 3), sent[1:], strict=True)] == [True] * 3
+    assert sent[0].value(header) is None
+    assert sent[3].value("expires") == b"0" and b";expires=0" in (sent[3].value("contact")
+                                                                 or b"")
+
+
+def test_a_refresh_challenged_again_is_authenticated_again() -> None:
+    registrar = Registrar(stale_after=1)  # every nonce is good for one request only
+    uas = FakeUas(registrar)
+    _, _, steps = _register(uas, "register/auth")
+    assert registrar.checked == [True, False, True, False, True]
+    assert steps["register/refresh"] == {"reached": 2, "fuzzed": 0,
+                                         "responses": {"200": 1, "401": 1}}
+    assert steps["register/unregister"]["responses"] == {"200": 1, "401": 1}
+
+
+def test_a_wrong_password_stops_after_the_second_challenge() -> None:
+    uas = FakeUas(Registrar())
+    case, _, steps = _register(uas, "register/unregister", password="wrong")
+    assert case.label == "unreached"
+    assert steps["register/auth"] == {"reached": 2, "fuzzed": 0, "responses": {"401": 2}}
+    assert steps["register/refresh"]["reached"] == 0
+
+
+def test_a_broken_register_that_failed_is_followed_by_a_good_one_and_replays() -> None:
+    def broken(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        data = write(tx, routes, (), None)
+        return Mutation(data.replace(b"REGISTER sip:", b"REGISTER  sip:", 1),
+                        "extra-space", data)
+
+    registrar = Registrar()
+
+    def picky(data: bytes, uas: FakeUas) -> list[bytes]:
+        if data.startswith(b"REGISTER  "):
+            return [uas.answer(data, 400, tag=False)]
+        return registrar(data, uas)
+
+    uas = FakeUas(picky)
+    case, _, steps = _register(uas, "register/auth", broken)
+    assert steps["register/auth"]["responses"] == {"400": 1, "200": 1}
+    assert steps["register/unregister"]["responses"] == {"200": 1}
+    saved = scenario.decode(scenario.encode(case))
+    assert saved.step == "register/auth" and b"Authorization: Digest" in saved.broken
+
+    # The replay re-aims the broken message, its Digest response included, at a new flow
+    # whose registrar chose other nonces.
+    again = Registrar()
+    again.nonces["n0"] = 0
+    uas2 = FakeUas(again)
+    case2, _, _ = _register(uas2, "register/auth", scenario.replayer(saved))
+    assert case2.label == "extra-space"
+    [replayed] = [m for m in uas2.got if m.startswith(b"REGISTER  ")]
+    assert b'nonce="n2"' in replayed and b'nonce="n1"' not in replayed
+    assert again.check(Wire.split(replayed).value("authorization").decode(),  # type: ignore[union-attr]
+                       "sip:127.0.0.1:5060")
+
+
+# --- the prack flow against a scripted UAS with 100rel (no network) -------------------------
+
+
+class Reliable:
+    """A UAS script that answers an INVITE requiring 100rel with a reliable 183 (RSeq
+    ``rseq``), then, once the PRACK with the right RAck came, 200 to the PRACK and 200 to the
+    INVITE; a PRACK with another RAck gets 481. Without 100rel in Require: 420."""
+
+    def __init__(self, rseq: int = 7) -> None:
+        self.rseq = rseq
+        self.invite = b""
+
+    def __call__(self, data: bytes, uas: FakeUas) -> list[bytes]:
+        wire = Wire.split(data)
+        if wire.method == "INVITE":
+            if b"100rel" not in (wire.value("require") or b""):
+                return [uas.answer(data, 420, tag=False)]
+            self.invite = data
+            reliable = (b.Header("Contact", "<sip:uas@127.0.0.1:5060>"),
+                        b.Header("Require", "100rel"), b.Header("RSeq", str(self.rseq)))
+            return [uas.answer(data, 100, tag=False),
+                    b.echo_response(wire, 183, "Session Progress", uas.tag, reliable, None,
+                                    b.Style())]
+        if wire.method == "PRACK":
+            if wire.value("rack") != f"{self.rseq} 1 INVITE".encode():
+                return [uas.answer(data, 481, tag=False)]
+            return [uas.answer(data, 200, tag=False), uas.answer(self.invite, 200)]
+        return _plain(data, uas)
+
+
+def _prack(uas: FakeUas, step: str, make: scenario.MakeStep = _valid
+           ) -> tuple[Case, list[scenario.Event], dict[str, Any]]:
+    coverage = scenario.Coverage()
+    case, events, _ = scenario.play(uas, "prack", step, make, 0.002, 0.05, coverage, "p",
+                                    TARGET, 1, lambda: None)
+    return case, events, coverage.as_dict()["prack"]["steps"]
+
+
+def test_a_reliable_provisional_response_is_pracked() -> None:
+    uas = FakeUas(Reliable())
+    case, events, steps = _prack(uas, "prack/prack")
+    assert events == [] and case.label == "valid"
+    assert [_method(m) for m in uas.got] == ["INVITE", "PRACK", "ACK", "BYE"]
+    invite = Wire.split(uas.sent("INVITE")[0])
+    assert invite.value("require") == b"100rel" and invite.value("supported") == b"100rel"
+    prack = Wire.split(uas.sent("PRACK")[0])
+    assert prack.value("rack") == b"7 1 INVITE" and prack.value("cseq") == b"2 PRACK"
+    assert prack.start == b"PRACK sip:uas@127.0.0.1:5060 SIP/2.0"  # the early remote target
+    assert b";tag=uas-1" in (prack.value("to") or b"")
+    assert steps == {
+        "prack/invite": {"reached": 1, "fuzzed": 0,
+                         "responses": {"100": 1, "183": 1, "200": 1}},
+        "prack/prack": {"reached": 1, "fuzzed": 1, "responses": {"200": 1}},
+        "prack/ack": {"reached": 1, "fuzzed": 0, "responses": {}},
+        "prack/bye": {"reached": 1, "fuzzed": 0, "responses": {"200": 1}},
+    }
+    assert Wire.split(uas.sent("BYE")[0]).value("cseq") == b"3 BYE"
+
+
+def test_without_100rel_the_flow_ends_at_the_invite() -> None:
+    uas = FakeUas(_plain_no_100rel)
+    case, _, steps = _prack(uas, "prack/prack")
+    assert case.label == "unreached"
+    assert [_method(m) for m in uas.got] == ["INVITE", "ACK"]
+    assert steps["prack/invite"]["responses"] == {"420": 1}
+    assert steps["prack/prack"]["reached"] == 0
+
+
+def _plain_no_100rel(data: bytes, uas: FakeUas) -> list[bytes]:
+    if _method(data) == "INVITE":
+        return [uas.answer(data, 420, tag=False)]
+    return _plain(data, uas)
+
+
+def test_a_broken_prack_is_followed_by_a_good_one_and_replays_with_the_new_rseq() -> None:
+    def broken(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        data = write(tx, routes, (), None)
+        return Mutation(data.replace(b"Max-Forwards: 70", b"Max-Forwards: 7O"), "byte-flip",
+                        data)
+
+    def picky(rseq: int) -> Script:
+        reliable = Reliable(rseq)
+
+        def answer(data: bytes, uas: FakeUas) -> list[bytes]:
+            if b"Max-Forwards: 7O" in data:
+                return [uas.answer(data, 400, tag=False)]
+            return reliable(data, uas)
+
+        return answer
+
+    uas = FakeUas(picky(7))
+    case, events, steps = _prack(uas, "prack/prack", broken)
+    assert events == [] and case.label == "byte-flip"
+    assert [_method(m) for m in uas.got] == ["INVITE", "PRACK", "PRACK", "ACK", "BYE"]
+    assert steps["prack/prack"]["responses"] == {"400": 1, "200": 1}
+    saved = scenario.decode(scenario.encode(case))
+    uas2 = FakeUas(picky(42))
+    _prack(uas2, "prack/prack", scenario.replayer(saved))
+    first = Wire.split(uas2.sent("PRACK")[0])
+    assert first.value("max-forwards") == b"7O" and first.value("rack") == b"42 1 INVITE"
+
+
+def test_the_step_keeps_its_own_headers() -> None:
+    from sipstatus._fuzz.cases import step_cases
+
+    dialog = Dialog(LOCAL, TARGET, "s")
+    dialog.invite()
+    dialog.confirm(OK)
+    tx, routes = dialog.in_dialog("PRACK")
+    draw = step_cases(3, 0.0)
+    for _ in range(5):
+        wire = Wire.split(draw(tx, (*routes, b.Header("RAck", "9 1 INVITE"))).data)
+        assert [wire.value_at(i) for i in wire.indexes("rack")] == [b"9 1 INVITE"]

@@ -124,3 +124,23 @@ def test_scenarios_take_turns(
         "200": 3}
     assert sum(s["fuzzed"] for s in invite.values()) == 3
     assert process.poll() is None
+
+
+def test_all_scenarios_take_turns(
+    dialog_target: tuple[int, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    port, process = dialog_target
+    out = tmp_path / "out"
+    _cli.main(["fuzz", f"udp:127.0.0.1:{port}", "--scenario", "all", "--user", "alice",
+               "--password", "secret", "--cases", str(2 * len(scenario.SCENARIOS)),
+               "--seed", "4", "--malformed-ratio", "0", "--out", str(out), *FAST])
+    report = _report(out)
+    coverage = report["scenarios"]
+    assert isinstance(coverage, dict) and report["target_alive"] is True
+    assert {name: coverage[name]["cases"] for name in coverage} == {
+        name: 2 for name in scenario.SCENARIOS}
+    # This UAS is no registrar: it answers REGISTER 404, so the flow ends there.
+    register = coverage["register"]["steps"]
+    assert register["register/initial"]["responses"] == {"404": 2}
+    assert register["register/auth"]["reached"] == 0
+    assert process.poll() is None

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")  # RFC 3261 §25.1 token
+_USER = re.compile(r"[A-Za-z0-9.!~*'()&=+$,;?/_-]+")  # RFC 3261 §25.1 user (unescaped)
+#: The scenarios of --scenario (sipstatus._fuzz.scenario.SCENARIOS, spelled out here so that
+#: building the parser imports nothing of the fuzz engine; a test keeps them equal).
+SCENARIOS = ("request", "invite", "register", "prack")
 
 HELP = "fuzz a SIP stack over UDP or TCP and report crashes, hangs and bad replies"
 
@@ -26,6 +30,7 @@ forms and behind host names).
 examples:
   sipstatus fuzz udp:127.0.0.1:5060 --cases 500 --seed 7 --out findings/
   sipstatus fuzz udp:127.0.0.1:5060 --scenario invite --cases 200 --t1 0.05 --out calls/
+  sipstatus fuzz udp:127.0.0.1:5060 --scenario register --user alice --password secret
   sipstatus fuzz --answer --listen 127.0.0.1:5070 udp:127.0.0.1:5080 --duration 60
   sipstatus fuzz --replay findings/finding-0001-target-dead-nul-byte.sip udp:127.0.0.1:5060
 
@@ -84,10 +89,20 @@ def register(subparsers: Any) -> None:
                            "at the new dialog; with --answer, answer the next request of the "
                            "same method with it, re-aimed at that request")
     mode.add_argument("--scenario", action="append", metavar="NAME",
-                      choices=("request", "invite"),
+                      choices=(*SCENARIOS, "all"),
                       help="play this flow and break one step of it (repeatable: cases take "
                            "turns): request (default: one request outside any dialog), "
-                           "invite (INVITE, ACK, a request in the dialog, BYE)")
+                           "invite (INVITE, ACK, a request in the dialog, BYE), register "
+                           "(REGISTER, its Digest challenge answered, a refresh, the "
+                           "removal), prack (INVITE requiring 100rel, PRACK, ACK, BYE), all "
+                           "(every one of them in turn)")
+    mode.add_argument("--user", metavar="NAME",
+                      help="--scenario register (and --replay of its sequences): the user "
+                           "name to register and authenticate as (default: sipstatus-fuzz)")
+    mode.add_argument("--password", metavar="SECRET",
+                      help="--scenario register: the password of --user for Digest "
+                           "challenges (default: empty; visible to other local users in the "
+                           "process list: use a test account)")
     bounds = parser.add_argument_group("bounds")
     bounds.add_argument("--cases", type=_positive(int), default=None,
                         help="test cases to send, probes not counted (default: 100, or no "
@@ -140,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     # Here, not at the top: the fuzz engine needs hypothesis (optional), and even its
     # hypothesis-free part (target, transport) would add 20-30 ms to every other command.
     from sipstatus._fuzz import report
+    from sipstatus._fuzz.digest import Credentials
     from sipstatus._fuzz.run import Settings, replay, run_answer, run_send
     from sipstatus._fuzz.scenario import is_sequence
     from sipstatus._fuzz.target import TargetError, parse_listen, parse_target
@@ -156,6 +172,15 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--overwrite goes with --out")
     if args.answer and args.scenario and args.scenario != ["request"]:
         return _fail("--scenario goes without --answer (the scenarios play the UAC)")
+    if (args.user is not None or args.password is not None) and args.replay is None and not (
+            {"register", "all"} & set(args.scenario or ())):
+        return _fail("--user and --password go with --scenario register (or all, or "
+                     "--replay of a register sequence)")
+    if args.user is not None and not _USER.fullmatch(args.user):
+        return _fail(f"--user: not a SIP user name: {args.user!r}")
+    if args.password is not None and any(ord(c) < 0x20 or ord(c) == 0x7F
+                                         for c in args.password):
+        return _fail("--password: holds a control character")
     methods = None
     if args.methods:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
@@ -176,8 +201,12 @@ def run(args: argparse.Namespace) -> int:
         malformed_ratio=args.malformed_ratio,
         methods=methods,
         idle_timeout=args.idle_timeout,
-        scenarios=tuple(dict.fromkeys(args.scenario or ("request",))),
+        scenarios=tuple(dict.fromkeys(
+            name for chosen in args.scenario or ("request",)
+            for name in (SCENARIOS if chosen == "all" else (chosen,)))),
         t1=args.t1,
+        credentials=(Credentials(args.user or "sipstatus-fuzz", args.password or "")
+                     if args.user is not None or args.password is not None else None),
     )
 
     def log(line: str) -> None:

@@ -104,13 +104,16 @@ StepMaker = Callable[[b.Transaction, tuple[b.Header, ...]], Mutation]
 def step_cases(seed: int, ratio: float) -> StepMaker:
     """The message sent at a scenario's fuzzed step: the step's request (``tx``, with the
     dialog's Route fields ``routes``) with method-specific headers and body drawn as
-    :func:`sipstatus.strategies.requests` draws them, valid or, ``ratio`` of the time, broken
-    by one of the labelled mutations."""
+    :func:`sipstatus.strategies.requests` draws them (but for those the step gives in
+    ``routes``: its Authorization, RAck, Require), valid or, ``ratio`` of the time, broken by
+    one of the labelled mutations."""
     box: list[tuple[b.Transaction, tuple[b.Header, ...]]] = []
 
     def make(data: st.DataObject) -> Mutation:
         tx, routes = box[-1]
         extra, body = data.draw(sips.request_parts(tx))
+        given = {header.name.lower() for header in routes}  # the step's own headers win
+        extra = tuple(header for header in extra if header.name.lower() not in given)
         valid = bytes(b.request(tx, (*routes, *extra), body, b.Style()))
         if _malformed_share(data, ratio):
             return data.draw(sips.malformed(st.just(valid)))

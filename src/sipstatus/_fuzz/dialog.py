@@ -256,16 +256,19 @@ def identifiers(data: bytes) -> tuple[str | None, str | None, str | None]:
             tag_of(wire.value("to")))
 
 
-_REBASED = ("via", "from", "to", "call-id", "cseq", "contact", "route")
+_REBASED = ("via", "from", "to", "call-id", "cseq", "contact", "route", "authorization",
+            "proxy-authorization", "rack")
 
 
 def adapt(broken: bytes, old: bytes, new: bytes) -> bytes:
     """Re-aim a saved broken message at a new flow (``--replay``): ``old`` is the well-formed
     message it was made from, ``new`` the well-formed message of the same step in the new
     flow. In the broken message's start line and header section, the old message's
-    Request-URI and values of Via (top), From, To, Call-ID, CSeq, Contact and Route become the
-    new one's, then what a mutation may have cut apart: tags, branch, Call-ID and sent-by. The
-    body and everything the mutation put around those values stay, byte for byte."""
+    Request-URI and values of Via (top), From, To, Call-ID, CSeq, Contact, Route,
+    Authorization / Proxy-Authorization (the Digest response the new challenge called for)
+    and RAck (the RSeq the target chose) become the new one's, then what a mutation may have
+    cut apart: tags, branch, Call-ID and sent-by. The body and everything the mutation put
+    around those values stay, byte for byte."""
     was, now = Wire.split(old), Wire.split(new)
     pairs: list[tuple[bytes, bytes]] = []
     old_start, new_start = was.start.split(b" "), now.start.split(b" ")

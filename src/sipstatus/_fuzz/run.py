@@ -28,6 +28,7 @@ from typing import Any
 from sipstatus._fuzz import build as b
 from sipstatus._fuzz import scenario as sc
 from sipstatus._fuzz.cases import answer_cases, request_cases, step_cases
+from sipstatus._fuzz.digest import Credentials
 from sipstatus._fuzz.model import (
     ENDLESS_MESSAGE,
     MALFORMED_REPLY,
@@ -81,6 +82,7 @@ class Settings:
     idle_timeout: float = 10.0
     scenarios: tuple[str, ...] = ("request",)
     t1: float = 0.5  # RFC 3261 Timer T1 of the scenarios' transactions (seconds)
+    credentials: Credentials | None = None  # --user/--password (scenario register)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +302,7 @@ def _scenario_case(run: _Run, link: Link, prober: Prober, scenario: str, step: s
         case, events, drained = sc.play(conversation, scenario, step, make, settings.t1,
                                         settings.reply_wait, run.coverage, prefix,
                                         _endpoint(settings.target), run.count, run.pacer.wait,
-                                        run.acks)
+                                        run.acks, settings.credentials)
     finally:
         link.release(conversation)
     run.drained += drained

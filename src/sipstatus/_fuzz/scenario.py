@@ -10,6 +10,16 @@ Scenarios and their steps (docs/fuzzing.md, "Scenarios"):
   ``invite/ack`` (the ACK of the 2xx), ``invite/reinvite``, ``invite/update``,
   ``invite/info``, ``invite/options``, ``invite/message``, ``invite/refer`` (a request in
   the dialog, then BYE) or ``invite/bye``. Every other message of the case is well formed.
+* ``register``: REGISTER → 401/407 → REGISTER with Digest credentials (``_fuzz.digest``,
+  for the first challenge whose algorithm it computes) → 200 → a refresh (same Call-ID,
+  CSeq one higher, the same nonce with the next ``nc``) → the removal (Expires 0). Steps
+  ``register/initial``, ``register/auth``, ``register/refresh``, ``register/unregister``; a
+  REGISTER challenged again, or broken and not answered 2xx (or 401/407 for the first one),
+  is sent once more, well formed and with fresh credentials.
+* ``prack``: INVITE requiring 100rel → the first reliable provisional response (RFC 3262)
+  PRACKed in the early dialog (``RAck``) → 200 → ACK → BYE. Steps ``prack/invite``,
+  ``prack/prack`` (a broken PRACK not answered 2xx is followed by a good one), ``prack/ack``,
+  ``prack/bye``.
 
 Transactions (RFC 3261 §17.1): over UDP a request is retransmitted after T1, 2·T1, 4·T1 ...
 (an INVITE until a provisional response comes, Timer A; other requests up to T2 = 8·T1 between
@@ -27,7 +37,7 @@ State findings (besides ``target-dead``, ``malformed-reply`` and ``server-error`
   one (§12.2.2);
 * ``2xx-after-cancel``: a 2xx to the INVITE after the target answered the CANCEL with 200
   (§9.2: a 200 to the CANCEL means the INVITE gets 487);
-* ``server-error-in-dialog``: a 5xx to a broken request in the dialog.
+* ``server-error-in-dialog``: a 5xx to a broken request in the dialog (PRACK included).
 
 A finding keeps the whole sequence of the case (every message sent and received, the broken
 one marked with the well-formed message it was made from) in one reproducer file, which
@@ -38,6 +48,7 @@ saved broken message re-aimed at the new dialog (``dialog.adapt``) at the saved 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import re
 import secrets
@@ -47,8 +58,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sipstatus._errors import SipParseError
 from sipstatus._fuzz import build as b
-from sipstatus._fuzz.dialog import Dialog, adapt, cseq_number, identifiers, write
+from sipstatus._fuzz.dialog import LOCAL_USER, Dialog, adapt, cseq_number, identifiers, write
+from sipstatus._fuzz.digest import Credentials, authorization, supported
 from sipstatus._fuzz.model import (
     ANSWERED_UNKNOWN_DIALOG,
     CSEQ_BACKWARDS,
@@ -65,6 +78,9 @@ from sipstatus._fuzz.model import (
 from sipstatus._fuzz.transport import Conversation
 from sipstatus._fuzz.verdict import judge, rejects
 from sipstatus._fuzz.wire import Wire, call_id, cseq_method, status_code, top_via_branch
+from sipstatus._message import SipResponse
+from sipstatus._parse import parse
+from sipstatus._values import Challenge
 
 #: The scenarios and their steps, in the order a flow plays them.
 STEPS: dict[str, tuple[str, ...]] = {
@@ -72,13 +88,16 @@ STEPS: dict[str, tuple[str, ...]] = {
     "invite": ("invite/invite", "invite/cancel", "invite/ack", "invite/reinvite",
                "invite/update", "invite/info", "invite/options", "invite/message",
                "invite/refer", "invite/bye"),
+    "register": ("register/initial", "register/auth", "register/refresh",
+                 "register/unregister"),
+    "prack": ("prack/invite", "prack/prack", "prack/ack", "prack/bye"),
 }
 SCENARIOS: tuple[str, ...] = tuple(STEPS)
 #: The method of each step that sends a request in the dialog.
 IN_DIALOG: dict[str, str] = {
     "invite/reinvite": "INVITE", "invite/update": "UPDATE", "invite/info": "INFO",
     "invite/options": "OPTIONS", "invite/message": "MESSAGE", "invite/refer": "REFER",
-    "invite/bye": "BYE",
+    "invite/bye": "BYE", "prack/prack": "PRACK", "prack/bye": "BYE",
 }
 #: Messages kept in one case's sequence (more are counted, not kept).
 MAX_RECORDS = 64
@@ -90,6 +109,9 @@ MAX_ACKS = 64
 #: Seconds to listen after a message that gets no response (an ACK) for what the target
 #: sends next (a retransmitted 2xx, a malformed reply).
 ACK_WAIT = 0.05
+#: Expires of the ``register`` scenario's bindings (seconds): short, so that a binding whose
+#: removal failed soon lapses by itself.
+REGISTER_EXPIRES = 60
 #: The first line of a reproducer file of a sequence.
 MAGIC = b"SIPSTATUS-SEQUENCE/1"
 
@@ -163,8 +185,10 @@ class Flow:
 
     def __init__(self, conversation: Conversation, scenario: str, step: str, t1: float,
                  patience: float, coverage: Coverage, prefix: str, target: b.Endpoint,
-                 pace: Callable[[], None], acks: dict[str, bytes] | None = None) -> None:
+                 pace: Callable[[], None], acks: dict[str, bytes] | None = None,
+                 credentials: Credentials | None = None) -> None:
         self.conversation = conversation
+        self.credentials = credentials
         self.pace = pace
         self.scenario = scenario
         self.step = step
@@ -278,7 +302,7 @@ class Flow:
     # --- transactions -----------------------------------------------------------------
 
     def transact(self, data: bytes, original: bytes, *, until_provisional: bool = False,
-                 broken: bool = False) -> _Tx:
+                 broken: bool = False, until: Callable[[_Tx], bool] | None = None) -> _Tx:
         """Run a client transaction (RFC 3261 §17.1): send ``data``, retransmit over UDP,
         until a final response (or, with ``until_provisional``, any response) or Timer B/F."""
         method = Wire.split(original).method or ""
@@ -287,11 +311,12 @@ class Flow:
         tx = _Tx(frozenset(x for x in branches if x), frozenset(methods), self.now_step)
         self.open.append(tx)
         self.send(data)
-        self.wait(tx, data, until_provisional=until_provisional, broken=broken)
+        self.wait(tx, data, until_provisional=until_provisional, broken=broken, until=until)
         return tx
 
     def wait(self, tx: _Tx, data: bytes, *, until_provisional: bool = False,
-             broken: bool = False, started: float | None = None) -> None:
+             broken: bool = False, started: float | None = None,
+             until: Callable[[_Tx], bool] | None = None) -> None:
         invite = "INVITE" in tx.methods
         udp = self.conversation.local.transport == "UDP"
         start = time.monotonic() if started is None else started
@@ -304,6 +329,8 @@ class Flow:
             if now >= end or self.conversation.refused:
                 break
             if until_provisional and tx.responses:
+                return
+            if until is not None and until(tx):
                 return
             deadline = end if not udp else min(end, retransmit)
             if broken and not tx.responses:
@@ -328,14 +355,18 @@ def _code(data: bytes | None) -> int:
     return status_code(data) or 0 if data is not None else 0
 
 
-def play_invite(flow: Flow, make: MakeStep) -> None:
-    """The ``invite`` scenario (module docstring): INVITE, ACK, one request in the dialog,
-    BYE; the case's step (``flow.step``) gets the message ``make`` draws."""
-    step, dialog = flow.step, flow.dialog
+At = Callable[[str, b.Transaction, tuple[b.Header, ...], Callable[[], bytes]],
+              tuple[bytes, bytes, bool]]
+
+
+def stepper(flow: Flow, make: MakeStep) -> At:
+    """``at(name, tx, headers, plain)``: the message of step ``name`` (sent, original,
+    broken?): the one ``make`` draws from ``tx`` and ``headers`` (Route, and what the step
+    needs, which the drawn headers do not repeat) at the case's step, else ``plain()``."""
 
     def at(name: str, tx: b.Transaction, routes: tuple[b.Header, ...],
            plain: Callable[[], bytes]) -> tuple[bytes, bytes, bool]:
-        if name != step:
+        if name != flow.step:
             flow.reach(name)
             message = plain()
             return message, message, False
@@ -344,6 +375,14 @@ def play_invite(flow: Flow, make: MakeStep) -> None:
         flow.reach(name, mutation)
         return mutation.data, mutation.original, mutation.label != VALID
 
+    return at
+
+
+def play_invite(flow: Flow, make: MakeStep) -> None:
+    """The ``invite`` scenario (module docstring): INVITE, ACK, one request in the dialog,
+    BYE; the case's step (``flow.step``) gets the message ``make`` draws."""
+    step, dialog = flow.step, flow.dialog
+    at = stepper(flow, make)
     invite, _ = dialog.invite()
     extra, body = dialog.body("INVITE")
     data, original, broken = at("invite/invite", invite, (),
@@ -366,39 +405,53 @@ def play_invite(flow: Flow, make: MakeStep) -> None:
                                      "the INVITE got a 2xx after its CANCEL got 200 "
                                      "(RFC 3261 §9.2: it should have got 487)"))
     flow.close(tx)
-    final = tx.final
+    if not _acknowledge(flow, dialog, invite, tx.final, "invite", at):
+        return
+    if step in IN_DIALOG and step != "invite/bye" and dialog.confirmed:
+        request(flow, step, IN_DIALOG[step], at)
+    bye(flow, "invite/bye", at)
+
+
+def _acknowledge(flow: Flow, dialog: Dialog, invite: b.Transaction, final: bytes | None,
+                 scenario: str, at: At) -> bool:
+    """ACK the INVITE's final response: a non-2xx in its transaction, a 2xx as the dialog's
+    own request (step ``<scenario>/ack``). True when the dialog is confirmed."""
     code = _code(final)
     if final is None or code < 200:
-        return
+        return False
     if code >= 300:
-        flow.now_step = "invite/invite"
+        flow.now_step = f"{scenario}/invite"
         flow.send(dialog.ack_error(invite, final))
-        return
+        return False
     if not dialog.confirm(final):
-        return
+        return False
     ack, routes = dialog.ack_2xx(invite.cseq)
-    data, original, broken = at("invite/ack", ack, routes, lambda: write(ack, routes, (), None))
+    data, original, broken = at(f"{scenario}/ack", ack, routes,
+                                lambda: write(ack, routes, (), None))
     flow.acks[dialog.call_id] = original
     while len(flow.acks) > MAX_ACKS:
         del flow.acks[next(iter(flow.acks))]
     flow.send(data)
     flow.listen(ACK_WAIT if not broken else max(ACK_WAIT, flow.patience))
-    if step in IN_DIALOG and step != "invite/bye" and dialog.confirmed:
-        request(flow, step, IN_DIALOG[step], at)
-    if dialog.confirmed:
-        request(flow, "invite/bye", "BYE", at)
-        bye = flow.broken_tx if step == "invite/bye" else None
-        if bye is not None and not 200 <= _code(bye.final) < 300 and not dialog.terminated:
-            # The broken BYE did not end the call: end it properly.
-            tx2, routes = dialog.in_dialog("BYE")
-            flow.now_step = "invite/bye"
-            message = write(tx2, routes, (), None)
-            flow.close(flow.transact(message, message))
+    return True
 
 
-def request(flow: Flow, name: str, method: str,
-            at: Callable[[str, b.Transaction, tuple[b.Header, ...], Callable[[], bytes]],
-                         tuple[bytes, bytes, bool]]) -> None:
+def bye(flow: Flow, name: str, at: At) -> None:
+    """End the call with a BYE (step ``name``); a broken BYE that did not end it is followed
+    by a well-formed one."""
+    dialog = flow.dialog
+    if not dialog.confirmed:
+        return
+    request(flow, name, "BYE", at)
+    broken = flow.broken_tx if flow.step == name else None
+    if broken is not None and not 200 <= _code(broken.final) < 300 and not dialog.terminated:
+        tx, routes = dialog.in_dialog("BYE")
+        flow.now_step = name
+        message = write(tx, routes, (), None)
+        flow.close(flow.transact(message, message))
+
+
+def request(flow: Flow, name: str, method: str, at: At) -> None:
     """One request in the dialog (the ACK of a 2xx or non-2xx to a re-INVITE included)."""
     dialog = flow.dialog
     tx, routes = dialog.in_dialog(method)
@@ -432,7 +485,192 @@ def _unknown_dialog(flow: Flow, data: bytes, original: bytes, final: bytes) -> N
                                  f"{' and '.join(changed)} is not the dialog's"))
 
 
-PLAYERS: dict[str, Callable[[Flow, MakeStep], None]] = {"invite": play_invite}
+# --- prack --------------------------------------------------------------------------------
+
+#: The INVITE of the ``prack`` scenario asks for reliable provisional responses (RFC 3262 §4).
+RELIABLE = (b.Header("Supported", "100rel"), b.Header("Require", "100rel"))
+
+
+def rseq_of(response: bytes) -> int | None:
+    """The RSeq of a reliable provisional response (RFC 3262 §7.1: 1xx but 100, ``100rel``
+    in Require, an RSeq of 1 to 2**31 - 1), or None."""
+    code = status_code(response)
+    if code is None or not 101 <= code < 200:
+        return None
+    wire = Wire.split(response)
+    required = b",".join(wire.value_at(i) for i in wire.indexes("require"))
+    if b"100rel" not in {part.strip().lower() for part in required.split(b",")}:
+        return None
+    value = (wire.value("rseq") or b"").strip()
+    if not value.isdigit() or len(value) > 10 or not 1 <= int(value) < 2**31:
+        return None
+    return int(value)
+
+
+def play_prack(flow: Flow, make: MakeStep) -> None:
+    """The ``prack`` scenario (module docstring): INVITE requiring 100rel, PRACK of the first
+    reliable provisional response, the 2xx ACKed, BYE."""
+    dialog = flow.dialog
+    at = stepper(flow, make)
+    invite, _ = dialog.invite()
+    extra, body = dialog.body("INVITE")
+    data, original, broken = at("prack/invite", invite, RELIABLE,
+                                lambda: write(invite, RELIABLE, extra, body))
+    reliable: list[tuple[bytes, int]] = []
+
+    def acknowledge(tx: _Tx) -> bool:
+        for response in tx.responses:
+            rseq = rseq_of(response)
+            if rseq is not None:
+                reliable.append((response, rseq))
+                return True
+        return False
+
+    tx = flow.transact(data, original, broken=broken, until=acknowledge)
+    if broken:
+        flow.broken_tx = tx
+    if reliable and tx.final is None and dialog.confirm(reliable[0][0]):  # the early dialog
+        rseq = reliable[0][1]
+        rack = (b.Header("RAck", f"{rseq} {invite.cseq} INVITE"),)
+        prack, routes = dialog.in_dialog("PRACK")
+        sent, made, bad = at("prack/prack", prack, (*routes, *rack),
+                             lambda: write(prack, (*routes, *rack), (), None))
+        ptx = flow.transact(sent, made, broken=bad)
+        flow.close(ptx)
+        if bad:
+            flow.broken_tx = ptx
+            if 200 <= _code(ptx.final) < 300:
+                _unknown_dialog(flow, sent, made, ptx.final or b"")
+            else:  # the broken PRACK did not do: the UAS still waits for one
+                again, routes = dialog.in_dialog("PRACK")
+                message = write(again, (*routes, *rack), (), None)
+                flow.close(flow.transact(message, message))
+        flow.wait(tx, original)
+    flow.close(tx)
+    if not _acknowledge(flow, dialog, invite, tx.final, "prack", at):
+        return
+    bye(flow, "prack/bye", at)
+
+
+# --- register -----------------------------------------------------------------------------
+
+
+class _Registration:
+    """The ``register`` scenario's state: the binding's Call-ID and CSeq (RFC 3261 §10.2:
+    one Call-ID, CSeq one higher per REGISTER), the latest Digest challenge and how often its
+    nonce was used (``nc``)."""
+
+    def __init__(self, flow: Flow, make: MakeStep) -> None:
+        self.flow = flow
+        self.make = make
+        self.credentials = flow.credentials or Credentials(LOCAL_USER, "")
+        self.challenge: tuple[str, Challenge] | None = None
+        self.uses = 0
+        self.first = True
+        target = flow.dialog.target
+        self.uri = b.SipUri(target.host_ref, None, target.port).render()
+        self.aor = b.SipUri(target.host_ref, self.credentials.username)
+
+    def authorization(self, uri: str) -> tuple[b.Header, ...]:
+        if self.challenge is None:
+            return ()
+        header, challenge = self.challenge
+        self.uses += 1
+        seed = f"{self.flow.dialog.prefix}:{self.uses}".encode()
+        value = authorization(
+            self.credentials, method="REGISTER", uri=uri, realm=challenge.realm or "",
+            nonce=challenge.nonce or "", algorithm=challenge.algorithm, qop=challenge.qop,
+            opaque=challenge.params.get("opaque"), nc=self.uses,
+            cnonce=hashlib.sha256(seed).hexdigest()[:16])
+        return (b.Header(header, value),)
+
+    def attempt(self, name: str, expires: int, plain: bool = False) -> tuple[int, bool]:
+        """One REGISTER of step ``name`` (the step's drawn message unless ``plain``), with
+        credentials for the latest challenge: its final status code (0: none) and whether
+        the message sent was broken."""
+        flow, dialog = self.flow, self.flow.dialog
+        if not self.first:
+            dialog.cseq += 1
+        self.first = False
+        local = dialog.local
+        params: tuple[tuple[str, str | None], ...] = (
+            ("transport", local.transport.lower()),)
+        contact = b.Address(b.SipUri(local.host_ref, self.credentials.username, local.port,
+                                     params=params),
+                            params=(("expires", "0"),) if expires == 0 else ())
+        tx = b.Transaction("REGISTER", self.uri, (dialog.via(dialog.branch()),),
+                           b.Address(self.aor, params=(("tag", dialog.local_tag),)),
+                           b.Address(self.aor), dialog.call_id, dialog.cseq, contact=contact)
+        auth = self.authorization(self.uri)
+        if name == flow.step and not plain and flow.mutation is None:
+            mutation = self.make(name, tx, auth)
+            flow.mutation = mutation
+            flow.reach(name, mutation)
+            data, original = mutation.data, mutation.original
+            broken = mutation.label != VALID
+        else:
+            flow.reach(name)
+            data = original = write(tx, auth, (b.Header("Expires", str(expires)),), None)
+            broken = False
+        transaction = flow.transact(data, original, broken=broken)
+        flow.close(transaction)
+        if broken:
+            flow.broken_tx = transaction
+        code = _code(transaction.final)
+        if code in (401, 407) and transaction.final is not None:
+            found = challenge_of(transaction.final)
+            if found is not None:
+                self.challenge, self.uses = found, 0
+        return code, broken
+
+    def ensure(self, name: str, expires: int) -> int:
+        """Step ``name``; a broken REGISTER that failed, or one challenged again (a new or
+        stale nonce), is followed by a well-formed one with fresh credentials."""
+        code, broken = self.attempt(name, expires)
+        if not 200 <= code < 300 and (broken or code in (401, 407)):
+            code, _ = self.attempt(name, expires, plain=True)
+        return code
+
+
+def challenge_of(response: bytes) -> tuple[str, Challenge] | None:
+    """The header that answers a 401/407 (Authorization or Proxy-Authorization) and its first
+    Digest challenge with an algorithm :mod:`digest` computes, read with the library's
+    WWW-/Proxy-Authenticate accessors; None if there is none."""
+    code = status_code(response)
+    try:
+        parsed = parse(response)
+        if not isinstance(parsed, SipResponse):
+            return None
+        if code == 401:
+            header, challenges = "Authorization", parsed.www_authenticate
+        else:
+            header, challenges = "Proxy-Authorization", parsed.proxy_authenticate
+    except (SipParseError, ValueError):
+        return None
+    for challenge in challenges:
+        if (challenge.scheme.lower() == "digest" and challenge.nonce is not None
+                and supported(challenge.algorithm)):
+            return header, challenge
+    return None
+
+
+def play_register(flow: Flow, make: MakeStep) -> None:
+    """The ``register`` scenario (module docstring): REGISTER, the challenge answered, a
+    refresh, the removal of the binding; the case's step gets the message ``make`` draws."""
+    registration = _Registration(flow, make)
+    code, broken = registration.attempt("register/initial", REGISTER_EXPIRES)
+    if broken and code not in (401, 407) and not 200 <= code < 300:
+        code, _ = registration.attempt("register/initial", REGISTER_EXPIRES, plain=True)
+    if code in (401, 407) and registration.challenge is not None:
+        code = registration.ensure("register/auth", REGISTER_EXPIRES)
+    if not 200 <= code < 300:
+        return
+    registration.ensure("register/refresh", REGISTER_EXPIRES)
+    registration.ensure("register/unregister", 0)
+
+
+PLAYERS: dict[str, Callable[[Flow, MakeStep], None]] = {
+    "invite": play_invite, "prack": play_prack, "register": play_register}
 
 
 def judge_flow(flow: Flow) -> list[Event]:
@@ -533,13 +771,13 @@ def is_sequence(data: bytes) -> bool:
 
 def play(conversation: Conversation, scenario: str, step: str, make: MakeStep, t1: float,
          patience: float, coverage: Coverage, prefix: str, target: b.Endpoint,
-         index: int, pace: Callable[[], None], acks: dict[str, bytes] | None = None
-         ) -> tuple[Case, list[Event], int]:
+         index: int, pace: Callable[[], None], acks: dict[str, bytes] | None = None,
+         credentials: Credentials | None = None) -> tuple[Case, list[Event], int]:
     """Play one case of ``scenario`` broken at ``step``: the case (with its sequence), what
     was found in it (target-dead excepted: that is the caller's probe) and how many messages
     were drained unjudged."""
     flow = Flow(conversation, scenario, step, t1, patience, coverage, prefix, target, pace,
-                acks)
+                acks, credentials)
     coverage.cases[scenario] += 1
 
     def made(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
