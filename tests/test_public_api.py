@@ -84,7 +84,7 @@ OPTIONS = {
     "fuzz": {"-h", "--help", "--answer", "--listen", "--replay", "--cases", "--duration",
              "--rate", "--seed", "--malformed-ratio", "--methods", "--probe-timeout",
              "--probe-retries", "--reply-wait", "--idle-timeout", "--out", "--overwrite", "-q",
-             "--quiet", "--scenario", "--t1"},
+             "--quiet", "--scenario", "--t1", "--user", "--password"},
 }
 
 #: The positional arguments (metavars) of each sub-command.

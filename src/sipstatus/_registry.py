@@ -20,8 +20,10 @@ __all__ = [
     "COMPACT_FORMS",
     "EMPTY_ALLOWED",
     "HEADERS",
+    "LEG_HINTS",
     "RANGE_CHECKED",
     "SPECS",
+    "UNREGISTERED",
     "VALUE_RULES",
     "HeaderSpec",
     "NumberLimit",
@@ -57,6 +59,10 @@ class HeaderSpec:
     empty_allowed: bool = False  # the grammar allows an empty value
     accessor: str | None = None  # the typed accessor of SipRequest/SipResponse
     limits: tuple[NumberLimit, ...] = ()
+    #: What the header tells of the other legs of the call (``capture/_legs``): "call-id"
+    #: (each value names another leg's Call-ID), "session-id" (RFC 7989's UUID pair), "icid"
+    #: (the P-Charging-Vector's icid-value); None: nothing.
+    leg_hint: str | None = None
 
     @property
     def key(self) -> str:
@@ -64,6 +70,8 @@ class HeaderSpec:
         return self.name.lower()
 
 
+#: The ``section`` of a header no RFC defines (an X- header of common practice).
+UNREGISTERED = "not registered (common practice)"
 _DELTA_MAX = 2**32 - 1  # RFC 3261 §10.2.1.1, §20.19: delta-seconds up to 2**32-1
 _EXPIRES = NumberLimit(_DELTA_MAX, "{name} {number} is above 2**32-1 (RFC 3261 §10.2.1.1)")
 
@@ -156,6 +164,13 @@ HEADERS: tuple[HeaderSpec, ...] = (
     HeaderSpec("Request-Disposition", "RFC 3841 §9.1", "token_list", "d"),
     # A compact form with no value rule of ours: read as an extension-header.
     HeaderSpec("Identity", "RFC 8224 §4", compact="y"),
+    # Read by the capture scan to tie the legs of a call together (capture/_legs).
+    HeaderSpec("Session-ID", "RFC 7989 §5", leg_hint="session-id"),
+    HeaderSpec("P-Charging-Vector", "RFC 7315 §4.6", leg_hint="icid"),
+    # Not registered (RFC 6648: no X- header is): the B2BUA convention of Kamailio, sngrep and
+    # Homer, a new leg naming the Call-ID of the leg it came from.
+    HeaderSpec("X-CID", UNREGISTERED, leg_hint="call-id"),
+    HeaderSpec("X-Call-ID", UNREGISTERED, leg_hint="call-id"),
 )
 
 #: Each row by look-up key.
@@ -176,6 +191,9 @@ RANGE_CHECKED = frozenset(spec.key for spec in HEADERS if spec.limits)
 
 #: The typed accessors of a message, each with the look-up key of the header it reads.
 ACCESSORS: dict[str, str] = {spec.accessor: spec.key for spec in HEADERS if spec.accessor}
+
+#: The headers that tie the legs of a call together, by look-up key: their ``leg_hint``.
+LEG_HINTS: dict[str, str] = {spec.key: spec.leg_hint for spec in HEADERS if spec.leg_hint}
 
 _LONG_KEYS = {letter: name.lower() for letter, name in COMPACT_FORMS.items()}
 

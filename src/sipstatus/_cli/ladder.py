@@ -10,7 +10,7 @@ from typing import Any
 from sipstatus._cli.textio import Utf8Out
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._records import CapturedMessage, read
-from sipstatus.ladder._model import BY, build
+from sipstatus.ladder._model import BY, build, legs_of
 from sipstatus.ladder._render import FORMATS, draw
 from sipstatus.ladder._report import report_and_numbers
 
@@ -20,7 +20,9 @@ into one element when its Via or Contact shows it; --by address keeps them apart
 per message with its time since the first message and since the previous one,
 retransmissions folded (×n), an SDP summary, and the classifier's notes (post-dial delay,
 setup time, outcome, advice). Without --call-id every message of the captures is drawn, each
-dialog in its own shade; several --call-id draw those dialogs in one ladder.
+dialog in its own shade; several --call-id draw those dialogs in one ladder. A --call-id
+brings the other legs of its call (tied by X-CID, X-Call-ID, Session-ID or a
+P-Charging-Vector icid-value, as `scan --calls` ties them).
 
 Exit status: 0 fine; 1 a capture could not be read to its end (what was read is drawn), had
 records skipped as damaged or unreadable, or a --call-id is not in the captures; 2 usage."""
@@ -43,7 +45,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("captures", nargs="+", metavar="CAPTURE",
                         help="pcap or pcapng file, plain or gzip-compressed")
     parser.add_argument("--call-id", action="append", default=[], metavar="ID",
-                        help="draw this call (repeat for several in one ladder)")
+                        help="draw this call, with its other legs (repeat for several in "
+                             "one ladder)")
     parser.add_argument("--format", choices=FORMATS, default="text",
                         help="text (default), svg, html, mermaid or plantuml")
     parser.add_argument("-o", "--output", metavar="FILE", default=None,
@@ -71,7 +74,8 @@ def register(subparsers: Any) -> None:
 
 
 def _read(args: argparse.Namespace, problems: list[str]) -> list[CapturedMessage]:
-    wanted = set(args.call_id)
+    # a call's other legs (tied by X-CID, Session-ID ...) are drawn with it
+    wanted = legs_of(args.captures, args.call_id, port=args.port) if args.call_id else set()
     messages: list[CapturedMessage] = []
     for path in args.captures:
         try:

@@ -48,7 +48,7 @@ DATAGRAM_ENTRY_BYTES = 512
 #: What a scan can drop to hold its bounds, in the order reports list them: ``records`` and
 #: ``interfaces`` are the capture reader's; the rest are state dropped to hold the budget.
 EVICTED_KINDS = ("records", "interfaces", "calls", "transactions", "resend_states",
-                 "registrations", "fragments", "tcp_bytes", "tcp_streams")
+                 "registrations", "fragments", "tcp_bytes", "tcp_streams", "call_links")
 
 _DIALOG_WEIGHTS = {"resend_states": 3, "transactions": 3, "calls": 3, "registrations": 1}
 _SIZE = re.compile(r"\s*([0-9]+)\s*(?:([kmgt])(?:i?b)?|b)?\s*", re.I)

@@ -29,6 +29,15 @@ they hold at most ``max_bytes`` (their share of the scan's memory budget), each 
 call is released early with the outcome it has so far; if that outcome was not settled yet
 (an answered call not yet ended by an answered BYE, a call without a final response) it is
 counted in ``evicted["calls"]``, and a later message of its Call-ID is reported as ``lost``.
+
+Legs (``_legs``): Call-IDs tied together by hints (``X-CID``, ``Session-ID``,
+``P-Charging-Vector``, the HEP correlation id) are the legs of one call. Each leg is followed
+as above; the call is released when every leg is done (or, evicted, with all its legs), as
+one :class:`Call`: its first leg's (the leg seen first, whose Call-ID is the call's key), so
+outcome, final code, times, addresses and INVITE count are those of the first leg, the
+caller's side of a B2BUA, while ``messages`` counts the messages of every leg, ``last_ns`` is
+the last message of any leg, and ``call_ids`` lists the legs in the order they were first
+seen. A call of one leg is exactly what it was before legs were followed.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from dataclasses import dataclass
 from sipstatus._codes import Category, lookup
 from sipstatus.capture._budget import CALL_ENTRY_BYTES, EvictedKeys, MemoryBudget
 from sipstatus.capture._head import Head
+from sipstatus.capture._legs import Group, Legs
 from sipstatus.capture._transactions import LINGER_NS
 
 TIMER_B_NS = 32 * 1_000_000_000
@@ -75,6 +85,13 @@ class Call:
     bye_code: int = 0
     bye_final_ns: int | None = None
     end_ns: int = 0  # capture time when the outcome was judged
+    seq: int = 0  # rank of the call's first message among the calls' (capture order)
+    legs: tuple[str, ...] = ()  # the Call-IDs of its legs, when it has several (at release)
+
+    @property
+    def call_ids(self) -> tuple[str, ...]:
+        """The Call-IDs of the call's legs, the first seen first (the key, ``call_id``)."""
+        return self.legs or (self.call_id,)
 
     def outcome(self, now_ns: int | None = None) -> str:
         if self.answered_ns is not None:
@@ -133,6 +150,9 @@ class Calls:
         self._calls: OrderedDict[str, Call] = OrderedDict()  # least recently active first
         self._gone = EvictedKeys()
         self._next_sweep = 0
+        #: The groups of legs of the calls followed (``_legs``).
+        self.links = Legs(self._calls.get, self.evicted)
+        self._seq = 0
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -140,6 +160,11 @@ class Calls:
     def __contains__(self, call_id: object) -> bool:
         """Whether a call with this Call-ID is being followed."""
         return call_id in self._calls
+
+    def key(self, call_id: str) -> str:
+        """The key of the call a message of ``call_id`` belongs to now: the Call-ID of the
+        call's first leg (``call_id`` itself when it is tied to no other leg)."""
+        return self.links.key(call_id)
 
     def observe(self, head: Head, now_ns: int, frame: int, src: str, sport: int, dst: str,
                 dport: int, transport: str, retransmission: bool) -> bool:
@@ -153,12 +178,23 @@ class Calls:
                 # not the start of a call (or the capture began mid-call, or it was evicted)
                 return head.call_id in self._gone
             call = calls[head.call_id] = Call(
-                head.call_id, frame, now_ns, src, sport, dst, dport, transport, now_ns)
+                head.call_id, frame, now_ns, src, sport, dst, dport, transport, now_ns,
+                seq=self._seq)
+            self._seq += 1
             self.held += CALL_ENTRY_BYTES + len(head.call_id)
-            if self.held > self.max_bytes:
+            legs = self.links
+            if len(legs):
+                legs.start(call)
+            if head.links:
+                legs.link(call, head.links)
+            if self.held + legs.held > self.max_bytes:
                 self._evict(now_ns)
         else:
             calls.move_to_end(head.call_id)
+            if head.links:
+                self.links.link(call, head.links)
+                if self.held + self.links.held > self.max_bytes:
+                    self._evict(now_ns)
         call.messages += 1
         call.last_ns = now_ns
         if retransmission:
@@ -191,14 +227,22 @@ class Calls:
     def _evict(self, now_ns: int) -> None:
         """Release the least recently active calls (never the newest) until the rest fit. A
         call whose outcome is settled loses nothing by it (only its linger): only the others
-        count as evicted."""
+        count as evicted. A call of several legs goes with all its legs."""
         calls = self._calls
-        while self.held > self.max_bytes and len(calls) > 1:
-            call_id = next(iter(calls))
-            if not self._settled(calls[call_id]):
-                self._gone.add(call_id)
+        while self.held + self.links.held > self.max_bytes and len(calls) > 1:
+            legs, group = self._legs_of(next(iter(calls.values())))
+            if not all(self._settled(leg) for leg in legs):
+                for leg in legs:
+                    self._gone.add(leg.call_id)
                 self.evicted["calls"] += 1
-            self._finish(call_id, now_ns)
+            self._release(legs, group, now_ns)
+
+    def _legs_of(self, call: Call) -> tuple[list[Call], Group | None]:
+        """The legs of ``call``'s call (the first seen first), and their group if any."""
+        group = self.links.group(call.call_id) if len(self.links) else None
+        if group is None or call not in group.legs:
+            return [call], None
+        return group.legs, group  # type: ignore[return-value]  # the legs are Calls
 
     @staticmethod
     def _settled(call: Call) -> bool:
@@ -209,24 +253,40 @@ class Calls:
     def _done(self, call: Call, now_ns: int) -> bool:
         return now_ns - call.last_ns >= LINGER_NS and self._settled(call)
 
-    def _finish(self, call_id: str, now_ns: int) -> None:
-        call = self._calls.pop(call_id)
-        self.held -= CALL_ENTRY_BYTES + len(call_id)
-        call.end_ns = now_ns
-        self.on_finish(call)
+    def _release(self, legs: list[Call], group: Group | None, now_ns: int) -> None:
+        """Release a call: its legs go, and the first leg stands for the call."""
+        calls = self._calls
+        for leg in legs:
+            if calls.pop(leg.call_id, None) is leg:
+                self.held -= CALL_ENTRY_BYTES + len(leg.call_id)
+            leg.end_ns = now_ns
+        first = legs[0]
+        if group is not None:
+            self.links.forget(group)
+            if len(legs) > 1:
+                first.legs = tuple(leg.call_id for leg in legs)
+                first.messages = sum(leg.messages for leg in legs)
+                first.last_ns = max(leg.last_ns for leg in legs)
+        self.on_finish(first)
 
     def _sweep(self, now_ns: int) -> None:
         done = []
-        for call_id, call in self._calls.items():  # least recently active first
+        for call in self._calls.values():  # least recently active first
             if now_ns - call.last_ns < LINGER_NS:
                 break
             if self._done(call, now_ns):
-                done.append(call_id)
-        for call_id in done:
-            self._finish(call_id, now_ns)
+                done.append(call)
+        for call in done:
+            if call.call_id not in self._calls:
+                continue  # released with another leg of its call
+            legs, group = self._legs_of(call)
+            if group is None or all(self._done(leg, now_ns) for leg in legs):
+                self._release(legs, group, now_ns)
         self._next_sweep = now_ns + LINGER_NS // 4
 
     def flush(self, now_ns: int) -> None:
         """Release every call (at the end of the capture, whose last time is ``now_ns``)."""
-        for call_id in list(self._calls):
-            self._finish(call_id, now_ns)
+        calls = self._calls
+        for call in list(calls.values()):
+            if call.call_id in calls:
+                self._release(*self._legs_of(call), now_ns)

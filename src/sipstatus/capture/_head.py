@@ -16,6 +16,10 @@ summary needs. It is not a parser and judges nothing; ``sipstatus.parse`` does t
   Content-Length; header names case-insensitive, compact forms (``i v f t l``) understood,
   folded lines joined. Values are decoded as UTF-8 with replacement characters. A CSeq number
   or Content-Length of more than ``MAX_DIGITS`` digits is unreadable: the message is flagged.
+- Hints tying the legs of a call together (``links``, see ``_legs``): the values of the
+  headers the registry marks with a ``leg_hint`` (``X-CID`` and ``X-Call-ID``, every one of
+  them; ``Session-ID``; ``P-Charging-Vector``), and the correlation id of a message that came
+  in a HEP packet (:class:`~sipstatus.capture._legs.Correlated` bytes).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sipstatus._registry import spellings
+from sipstatus._registry import LEG_HINTS, spellings
+from sipstatus.capture._legs import Correlated, hints
 
 # group 1: status code, group 2: method
 START_LINE = re.compile(
@@ -54,10 +59,14 @@ def _canonical_names() -> dict[bytes, bytes]:
         spelled = spellings(key)
         for name in spelled:
             names[name.encode()] = spelled[-1].encode()
+    for key, hint in LEG_HINTS.items():  # "#call-id", "#session-id", "#icid"
+        for name in spellings(key):
+            names[name.encode()] = b"#" + hint.encode()
     return names
 
 
 _CANONICAL = _canonical_names()
+_CALL_IDS, _SESSION, _VECTOR = b"#call-id", b"#session-id", b"#icid"
 # The fields read, found by one regex pass.
 _FIELDS = re.compile(
     rb"\n(" + b"|".join(map(re.escape, _CANONICAL)) + rb")[ \t]*:[ \t]*([^\r\n]*)", re.I)
@@ -103,6 +112,7 @@ class Head:
     from_tag: str = ""
     to_tag: str = ""
     has_to_tag: bool = False
+    links: tuple[str, ...] = ()  # hints naming the call's other legs (see _legs)
 
 
 # From, To and Via values repeat across the messages of a dialog and a transaction: their
@@ -172,6 +182,8 @@ def scan_head(data: bytes, full: bool = True) -> Head | None:
         key = canonical.get(name) or canonical[name.lower()]
         if key not in fields:  # the first one counts (the top Via)
             fields[key] = value
+        elif key == _CALL_IDS:  # but every X-CID names a leg
+            fields[key] += b"," + value
     code_text, method = start.groups()
     if method is not None:
         kind, status, reason, method_text = "request", 0, "", method.decode("ascii")
@@ -202,8 +214,15 @@ def scan_head(data: bytes, full: bool = True) -> Head | None:
         has_to_tag = bool(to_tag)
     else:
         has_to_tag = b"tag" in to.lower()
+    links: tuple[str, ...] = ()
+    named, session, vector = fields.get(_CALL_IDS), fields.get(_SESSION), fields.get(_VECTOR)
+    correlated = data.__class__ is Correlated
+    if named or session or vector or correlated:
+        links = hints(named, session, vector,
+                      data.correlation_id if isinstance(data, Correlated) else "")
     return Head(kind, method_text, status, reason, call_id.decode("utf-8", "replace"), cseq_seq,
-                cseq_method, content_length, problem, branch, from_tag, to_tag, has_to_tag)
+                cseq_method, content_length, problem, branch, from_tag, to_tag, has_to_tag,
+                links)
 
 
 def _utf8(value: bytes) -> str:

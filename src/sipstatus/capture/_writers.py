@@ -1,6 +1,11 @@
 """The output formats of ``sipstatus scan``: per-message records as JSONL or CSV, calls as they
 are released (text, JSON, JSONL, CSV), RFC 6076 metrics, and the summary as text.
 
+A call of several legs (``_legs``) is one call: ``call_id`` is its key (its first leg's
+Call-ID); JSON and JSONL add ``call_ids``, the Call-IDs of its legs in the order first seen,
+and CSV and text list them, space-separated, in the ``call_id`` cell (a Call-ID holds no
+space). A call of one leg is written as before.
+
 A record's ``evicted`` field names, comma-separated, the kinds of state the message lost to
 the memory budget (``resend_states``: its resend flag may be missing; ``transactions``: its
 response time; ``calls``: its call had been released before its outcome was settled;
@@ -99,6 +104,15 @@ def call_values(call: Call) -> tuple[object, ...]:
     )
 
 
+def call_row(call: Call) -> dict[str, object]:
+    """A call as JSON and JSONL write it: the :data:`CALL_FIELDS`, and ``call_ids`` for a
+    call of several legs."""
+    row = dict(zip(CALL_FIELDS, call_values(call), strict=True))
+    if call.legs:
+        row["call_ids"] = list(call.legs)
+    return row
+
+
 class CallWriter:
     """Writes each released call as it comes: no call list is kept in memory. For ``json``
     it opens the document's ``"call_list"`` array; :meth:`close` ends the array, and the
@@ -118,14 +132,15 @@ class CallWriter:
                       f"{'duration ms':>12} {'msgs':>5}  call-id\n")
 
     def __call__(self, call: Call) -> None:
-        values = call_values(call)
         if self.fmt == "jsonl":
-            self.out.write(json.dumps(dict(zip(CALL_FIELDS, values, strict=True)),
-                                      separators=(",", ":")) + "\n")
+            self.out.write(json.dumps(call_row(call), separators=(",", ":")) + "\n")
         elif self._csv is not None:
+            values = call_values(call)
+            if call.legs:
+                values = (" ".join(call.legs), *values[1:])
             self._csv.writerow([_cell(v) for v in values])
         elif self.fmt == "json":
-            row = json.dumps(dict(zip(CALL_FIELDS, values, strict=True)))
+            row = json.dumps(call_row(call))
             self.out.write(("," if self.count else "") + "\n    " + row)
         else:
             outcome = call.outcome() + (" (ended)" if call.ended else "")
@@ -133,7 +148,7 @@ class CallWriter:
             duration = f"{call.duration_ms:.0f}" if call.duration_ms is not None else "-"
             self.out.write(f"{outcome:<16} {call.final_code or '-':>5} "
                            f"{call.start_ns / 1e9:>17.6f} {setup:>10} {duration:>12} "
-                           f"{call.messages:>5}  {call.call_id}\n")
+                           f"{call.messages:>5}  {' '.join(call.call_ids)}\n")
         self.count += 1
 
     def close(self) -> None:
@@ -259,6 +274,7 @@ _EVICTED_LABELS = {
     "fragments": "IP fragments given up",
     "tcp_bytes": "TCP bytes dropped or counted off",
     "tcp_streams": "TCP streams forgotten",
+    "call_links": "Links between call legs not made (bounds of a call)",
 }
 
 

@@ -408,6 +408,19 @@ def decode_message(data: bytes, *, max_payload: int = MAX_PAYLOAD) -> Message:
             data[proto + 6] if proto else None, _payload(data, where, max_payload))
 
 
+#: The header of a correlation id chunk (vendor 0, type 0x0011): where it is not in a
+#: packet's bytes, the packet has none (a match may be in another chunk's value).
+CORRELATION_HEADER = b"\x00\x00\x00\x11"
+
+
+def correlation_of(data: bytes) -> str | None:
+    """The correlation id (chunk 0x0011) of a packet :func:`decode_message` accepted."""
+    if CORRELATION_HEADER not in data:
+        return None
+    where, _extra, _layout = _chunks(data)
+    return _text_at(data, where, CORRELATION_ID)
+
+
 def _gunzip(packed: bytes, offset: int, max_payload: int) -> bytes:
     """A gzip (or zlib) stream expanded to at most ``max_payload`` bytes."""
     inflate = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header, detected

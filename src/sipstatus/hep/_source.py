@@ -34,9 +34,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sipstatus.capture._ip import Defragmenter, transport
+from sipstatus.capture._legs import Correlated
 from sipstatus.capture._link import network_offset
 from sipstatus.capture._pcap import CaptureFile
-from sipstatus.hep._codec import MAGIC, MAX_PACKET, PAYLOAD_SIP, decode_message
+from sipstatus.hep._codec import MAGIC, MAX_PACKET, PAYLOAD_SIP, correlation_of, decode_message
 from sipstatus.hep._errors import HepError
 
 # frame, seconds, nanoseconds, src, sport, dst, dport, transport, data, framing problem,
@@ -95,6 +96,10 @@ def raw_payload(raw: bytes, frame: int, stats: HepStats) -> Payload | None:
     if usec >= 1_000_000:  # not normalised by the sender
         sec, usec = sec + usec // 1_000_000, usec % 1_000_000
     transport = _TRANSPORTS.get(proto) or str(proto)
+    correlation = correlation_of(raw)
+    if correlation:  # a hint tying the message's call to another leg (capture/_legs)
+        data = Correlated(data)
+        data.correlation_id = correlation
     return (frame, sec, usec * 1000, src, sport, dst, dport, transport, data, "", "")
 
 

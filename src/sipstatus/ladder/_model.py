@@ -19,7 +19,8 @@ tshark's SIP dissector flags as resent (``TsharkLedger``, the rule of ``scan``'s
 field, UDP only), folded into the latest arrow of the same Call-ID, direction, CSeq and
 method or code.
 
-Notes. Per call (Call-ID starting with an INVITE), from the scan's own call tracker
+Notes. Per call (Call-ID starting with an INVITE, or the legs the scan ties into one call:
+``capture._legs``), from the scan's own call tracker
 (``capture._calls``): outcome, final code, post-dial delay (from the call's first INVITE to
 the first response other than 100, 401 and 407: RFC 6076 SRD), setup time (to the final
 response) and duration (2xx to BYE). Per arrow, from the classifier: for a final response of
@@ -39,7 +40,9 @@ from sipstatus._codes import Action
 from sipstatus._message import SipResponse
 from sipstatus._values import ReasonValue
 from sipstatus.capture._calls import Call, Calls
+from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._records import CapturedMessage
+from sipstatus.capture._scan import Scan
 from sipstatus.capture._transactions import TsharkLedger
 from sipstatus.ladder._palette import colour_key
 from sipstatus.ladder._sdp import sdp_summary
@@ -115,10 +118,13 @@ class CallNote:
     pdd_ms: float | None
     setup_ms: float | None
     duration_ms: float | None
+    legs: tuple[str, ...] = ()  # the Call-IDs of a call of several legs, first seen first
 
     @property
     def text(self) -> str:
         parts = [f"outcome: {self.outcome}"]
+        if self.legs:
+            parts.append(f"{len(self.legs)} legs: " + ", ".join(self.legs))
         if self.final_code:
             parts.append(f"final {self.final_code}")
         for name, value in (("PDD", self.pdd_ms), ("setup", self.setup_ms),
@@ -311,6 +317,26 @@ def build(messages: Iterable[CapturedMessage], *, by: str = "element") -> Ladder
     return _freeze(drafts, seen, elements, dialogs, finished, by)
 
 
+def legs_of(paths: Iterable[str], call_ids: Iterable[str], *, port: int | None = None
+            ) -> set[str]:
+    """``call_ids`` and the Call-IDs of every other leg of their calls in the captures at
+    ``paths`` (the legs the scan ties together: ``capture._legs``), for ``--call-id``. What
+    cannot be read is left to the reading of the messages to report."""
+    wanted = set(call_ids)
+
+    def released(call: Call) -> None:
+        if call.legs and not wanted.isdisjoint(call.legs):
+            wanted.update(call.legs)
+
+    scan = Scan(port=port, calls=True, on_call=released)
+    try:
+        for _ in scan.run(paths):
+            pass
+    except CaptureError:
+        pass
+    return wanted
+
+
 def _label(index: int) -> str:
     label = ""
     index += 1
@@ -349,7 +375,8 @@ def _freeze(drafts: list[_Draft], seen: list[str], elements: _Elements,
         previous = captured.time
     notes = tuple(sorted(
         (CallNote(call.call_id, dialogs[call.call_id], call.outcome(), call.final_code,
-                  _ms(call.indicative_ns, call.start_ns), call.setup_ms, call.duration_ms)
+                  _ms(call.indicative_ns, call.start_ns), call.setup_ms, call.duration_ms,
+                  call.legs)
          for call in finished), key=lambda note: note.dialog))
     return Ladder(columns, tuple(arrows), tuple(dialogs), notes, start, by)
 

@@ -25,7 +25,7 @@ from sipstatus.capture._calls import Call
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._records import CapturedMessage, read
 from sipstatus.capture._scan import Scan, code_view
-from sipstatus.capture._writers import CALL_FIELDS, call_values
+from sipstatus.capture._writers import call_row
 from sipstatus.ladder._html import SCRIPT as LADDER_SCRIPT
 from sipstatus.ladder._html import STYLE as LADDER_STYLE
 from sipstatus.ladder._html import view
@@ -49,7 +49,7 @@ def scan_numbers(paths: Sequence[str | os.PathLike[str]], *, port: int | None = 
     metrics = metered.metrics.results() if metered.metrics is not None else ()
     return {
         "summary": summary,
-        "calls": [dict(zip(CALL_FIELDS, call_values(call), strict=True)) for call in calls],
+        "calls": [call_row(call) for call in calls],
         "metrics": [metric.as_dict() for metric in metrics],
     }
 
@@ -249,6 +249,9 @@ def _calls(calls: list[dict[str, Any]], by_call: dict[str, list[CapturedMessage]
     for number, call in enumerate(calls):
         cells = "".join(_cell(call[name], number=name in numeric) for name in shown)
         messages = by_call.get(call["call_id"], [])
+        if "call_ids" in call:  # a call of several legs: all of them, in time order
+            messages = sorted((m for leg in call["call_ids"] for m in by_call.get(leg, [])),
+                              key=lambda m: m.time)
         ladder = view(build(messages)) if messages else "<p>no messages read</p>"
         rows.append(f'<tr class="call" id="call-{number}" data-call-id='
                     f'"{escape(call["call_id"])}">{cells}</tr>'

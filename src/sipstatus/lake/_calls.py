@@ -6,6 +6,12 @@ phrase, the Q.850 cause, who hung up, resends, the captures it spans).
 The join is the lake's reduce step: every value here is a function of one call's messages
 and the engine's verdict on that call, so calls can be put together wherever their
 messages meet.
+
+A call of several legs (``capture/_legs``) is one row: ``call_key`` its first leg's Call-ID,
+``call_ids`` its legs in the order first seen. The facts are gathered per leg and joined
+(:func:`joined`): caller, callee, final reason, Q.850 cause and who hung up are the first
+leg's (as are the engine's outcome and times), each from a later leg only when the first has
+none; resends add up; the captures are those of every leg, in order.
 """
 
 from __future__ import annotations
@@ -54,6 +60,24 @@ class CallFacts:
             self.final_reasons.setdefault(status_code, reason)
 
 
+def joined(legs: list[CallFacts | None]) -> CallFacts | None:
+    """The facts of a call of several legs, from those of its legs (the first seen first)."""
+    known = [facts for facts in legs if facts is not None]
+    if not known:
+        return None
+    first = legs[0] or CallFacts(UNKNOWN, UNKNOWN, UNKNOWN)
+    call = CallFacts(first.caller, first.callee, first.caller_tag,
+                     dict(first.final_reasons), first.q850_cause, first.bye_tag)
+    for facts in known:
+        call.resends += facts.resends
+        for capture in facts.captures:
+            if capture not in call.captures:
+                call.captures.append(capture)
+        if call.q850_cause is None:
+            call.q850_cause = facts.q850_cause
+    return call
+
+
 def _micros(ns: int | None) -> int | None:
     return None if ns is None else ns // 1000
 
@@ -70,7 +94,7 @@ def call_values(call: Call, facts: CallFacts | None) -> tuple[object, ...]:
     duration = call.duration_ms
     indicative = call.indicative_ns
     return (
-        call.call_id, [call.call_id], facts.caller, facts.callee,
+        call.call_id, list(call.call_ids), facts.caller, facts.callee,
         _micros(call.start_ns), _micros(call.invite_ns), _micros(call.answered_ns),
         _micros(call.last_ns), call.outcome(), code or None,
         facts.final_reasons.get(code, "") if code else "", facts.q850_cause, ended_by,

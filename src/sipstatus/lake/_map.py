@@ -17,7 +17,7 @@ from sipstatus.capture._calls import Call
 from sipstatus.capture._errors import CaptureError
 from sipstatus.capture._scan import MappedFile, ProgressCallback, Record, Scan, code_view
 from sipstatus.lake._arrow import pyarrow
-from sipstatus.lake._calls import CallFacts, call_values, party
+from sipstatus.lake._calls import CallFacts, call_values, joined, party
 from sipstatus.lake._fields import Extra, read_extra
 from sipstatus.lake._schema import schema
 
@@ -69,7 +69,12 @@ class CaptureMap:
         self._facts: dict[str, CallFacts] = {}
 
     def _released(self, call: Call) -> None:
-        self._calls.rows.append(call_values(call, self._facts.pop(call.call_id, None)))
+        facts = self._facts
+        if call.legs:
+            found = joined([facts.pop(leg, None) for leg in call.legs])
+        else:
+            found = facts.pop(call.call_id, None)
+        self._calls.rows.append(call_values(call, found))
 
     def batches(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Batch]]:
         """Scan ``paths`` in turn (one stream: calls may span files). Damage ends the reading
@@ -137,7 +142,7 @@ class CaptureMap:
                 head.call_id, head.cseq_seq, head.cseq_method, head.via_branch, extra[1],
                 extra[2], head.from_tag, extra[3], extra[4], head.to_tag, extra[5], extra[6],
                 extra[7], resend, round(rtime, 3) if rtime is not None else None, defects,
-                error, head.call_id)
+                error, calls.key(head.call_id) if follow_calls else head.call_id)
             if raw:
                 row = (*row, data)
                 messages.raw_bytes += len(data)
