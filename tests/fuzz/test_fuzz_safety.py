@@ -493,6 +493,27 @@ def test_the_probe_answer_needs_its_own_branch() -> None:
     assert not result.alive  # the near miss (the probe's Call-ID, another branch) is no answer
 
 
+@pytest.mark.parametrize(("status", "alive"), [(b"200 OK", True), (b"404 Not Found", True),
+                                               (b"503 Service Unavailable", False),
+                                               (b"408 Request Timeout", False)])
+def test_a_probe_user_is_reached_through_the_proxy(status: bytes, alive: bool) -> None:
+    sent: list[bytes] = []
+
+    def proxy(probe: bytes) -> bytes:
+        sent.append(probe)
+        return _echo(lambda via: via)(probe).replace(b"200 OK", status, 1)
+
+    conversation = FakeConversation(iter(()), proxy)
+    prober = Prober(lambda: conversation, lambda _c: None, Endpoint("UDP", "127.0.0.1", 5060),
+                    Pacer(1e6), 0.2, 1, seed=1, user="service")
+    result = prober.probe()
+    assert result.alive is alive and result.attempts == (1 if alive else 2)
+    assert all(p.startswith(b"OPTIONS sip:service@127.0.0.1:5060 SIP/2.0\r\n") for p in sent)
+    assert all(b"\r\nTo: <sip:service@127.0.0.1:5060>\r\n" in p for p in sent)
+    without = _prober(FakeConversation(iter(()), proxy), timeout=0.2).probe()
+    assert without.alive  # without a probe user, the proxy's own answer shows it alive
+
+
 def test_a_flooding_target_that_never_answers_is_dead_in_bounded_time() -> None:
     conversation = FakeConversation(_unrelated(None), lambda probe: None)
     result = _finishes(_prober(conversation, timeout=0.2, retries=1).probe)

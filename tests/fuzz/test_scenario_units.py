@@ -224,15 +224,24 @@ def test_a_whole_call_reaches_its_steps() -> None:
     uas = FakeUas(_plain)
     case, events, coverage = _play(uas, "invite/info")
     assert events == [] and case.label == "valid" and case.step == "invite/info"
-    assert [_method(m) for m in uas.got] == ["INVITE", "ACK", "INFO", "BYE"]
+    # The two requests before INFO in the step order come first, well formed.
+    assert scenario.preceding("invite/info") == ("invite/reinvite", "invite/update")
+    assert [_method(m) for m in uas.got] == ["INVITE", "ACK", "INVITE", "ACK", "UPDATE",
+                                             "INFO", "BYE"]
     steps = coverage.as_dict()["invite"]["steps"]
     assert steps["invite/invite"] == {"reached": 1, "fuzzed": 0,
                                       "responses": {"180": 1, "200": 1}}
+    assert steps["invite/reinvite"] == {"reached": 1, "fuzzed": 0,
+                                        "responses": {"180": 1, "200": 1}}
+    assert steps["invite/update"] == {"reached": 1, "fuzzed": 0, "responses": {"200": 1}}
     assert steps["invite/info"] == {"reached": 1, "fuzzed": 1, "responses": {"200": 1}}
     assert steps["invite/bye"]["responses"] == {"200": 1}
+    cseqs = [Wire.split(m).value("cseq") for m in uas.got]
+    assert cseqs == [b"1 INVITE", b"1 ACK", b"2 INVITE", b"2 ACK", b"3 UPDATE", b"4 INFO",
+                     b"5 BYE"]
     bye = Wire.split(uas.sent("BYE")[0])
     assert bye.start == b"BYE sip:uas@127.0.0.1:5060 SIP/2.0"  # the remote target
-    assert b";tag=uas-1" in (bye.value("to") or b"") and bye.value("cseq") == b"3 BYE"
+    assert b";tag=uas-1" in (bye.value("to") or b"")
     assert [k for k, _, _ in case.sequence].count("broken") == 1
 
 
@@ -613,3 +622,77 @@ def test_the_step_keeps_its_own_headers() -> None:
     for _ in range(5):
         wire = Wire.split(draw(tx, (*routes, b.Header("RAck", "9 1 INVITE"))).data)
         assert [wire.value_at(i) for i in wire.indexes("rack")] == [b"9 1 INVITE"]
+
+
+def test_every_round_of_cases_breaks_every_step_once() -> None:
+    for name, steps in scenario.STEPS.items():
+        draw = scenario.steps_of(name, 9)
+        for _ in range(3):
+            assert sorted(draw() for _ in steps) == sorted(steps)
+
+
+def _cancelled(data: bytes, uas: FakeUas) -> list[bytes]:
+    """A UAS that rings and, once cancelled, answers the CANCEL 200 and the INVITE 487;
+    its 487 comes again until the ACK matches the INVITE's transaction (its branch)."""
+    method = _method(data)
+    if method == "INVITE":
+        uas.invite = data  # type: ignore[attr-defined]
+        return [uas.answer(data, 180)]
+    if method == "CANCEL":
+        return [uas.answer(data, 200), uas.answer(uas.invite, 487)]  # type: ignore[attr-defined]
+    if method == "ACK" and Wire.split(data).value("via") != Wire.split(
+            uas.invite).value("via"):  # type: ignore[attr-defined]
+        return [uas.answer(uas.invite, 487)]  # type: ignore[attr-defined]
+    return []
+
+
+def test_the_ack_of_a_487_is_a_step_and_a_broken_one_is_mended() -> None:
+    def broken_branch(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        data = write(tx, routes, (), None)
+        return Mutation(data.replace(b";branch=", b";branch=x"), "branch-changed", data)
+
+    uas = FakeUas(_cancelled)
+    case, events, coverage = _play(uas, "invite/ack-error", broken_branch)
+    assert [_method(m) for m in uas.got] == ["INVITE", "CANCEL", "ACK", "ACK"]
+    broken, mended = uas.sent("ACK")
+    assert case.data == broken and b";branch=xz9hG4bK" in broken
+    invite = Wire.split(uas.got[0])
+    for ack in (Wire.split(broken), Wire.split(mended)):
+        assert ack.start == invite.start.replace(b"INVITE", b"ACK", 1)
+        assert ack.value("cseq") == b"1 ACK"
+        assert b";tag=uas-1" in (ack.value("to") or b"")  # the 487's To tag
+    assert Wire.split(mended).value("via") == invite.value("via")  # (§17.1.1.3)
+    steps = coverage.as_dict()["invite"]["steps"]
+    assert steps["invite/ack-error"] == {"reached": 1, "fuzzed": 1, "responses": {}}
+    assert steps["invite/invite"]["responses"] == {"180": 1, "487": 1}  # (then closed)
+    assert steps["invite/ack"]["reached"] == 0 and steps["invite/bye"]["reached"] == 0
+    assert events == []
+
+
+def test_a_bye_crosses_a_pending_re_invite() -> None:
+    def holds_the_re_invite(data: bytes, uas: FakeUas) -> list[bytes]:
+        method = _method(data)
+        if method == "INVITE" and b";tag=" in (Wire.split(data).value("to") or b""):
+            uas.pending = data  # type: ignore[attr-defined]
+            return [uas.answer(data, 100, tag=False)]
+        if method == "BYE":  # §15.1.2: the pending re-INVITE gets 487
+            return [uas.answer(data, 200, tag=False),
+                    uas.answer(uas.pending, 487, tag=False)]  # type: ignore[attr-defined]
+        return _plain(data, uas)
+
+    uas = FakeUas(holds_the_re_invite)
+    case, events, coverage = _play(uas, "invite/bye-crossing")
+    assert scenario.preceding("invite/bye-crossing") == ("invite/message", "invite/refer")
+    assert [_method(m) for m in uas.got] == ["INVITE", "ACK", "MESSAGE", "REFER", "INVITE",
+                                             "BYE", "ACK"]
+    re_invite, ack = uas.got[4], uas.got[6]
+    assert Wire.split(ack).value("cseq") == Wire.split(re_invite).value("cseq").replace(
+        b"INVITE", b"ACK")
+    assert Wire.split(ack).value("via") == Wire.split(re_invite).value("via")
+    steps = coverage.as_dict()["invite"]["steps"]
+    assert steps["invite/bye-crossing"] == {"reached": 1, "fuzzed": 1,
+                                            "responses": {"200": 1}}
+    assert steps["invite/reinvite"] == {"reached": 1, "fuzzed": 0,
+                                        "responses": {"100": 1, "487": 1}}
+    assert steps["invite/bye"]["reached"] == 0  # the call is over
+    assert case.data == uas.sent("BYE")[0] and events == []

@@ -120,8 +120,11 @@ def test_scenarios_take_turns(
     assert coverage["request"]["steps"]["request"]["responses"] == {"200": 3}
     invite = coverage["invite"]["steps"]
     assert invite["invite/invite"]["reached"] == 3
-    assert invite["invite/bye"]["reached"] == 3 and invite["invite/bye"]["responses"] == {
-        "200": 3}
+    # Every call ends with one BYE answered 200: at invite/bye, or (the case breaking that
+    # step) the BYE that crosses a re-INVITE.
+    byes = ("invite/bye", "invite/bye-crossing")
+    assert sum(invite[name]["reached"] for name in byes) == 3
+    assert sum(invite[name]["responses"].get("200", 0) for name in byes) == 3
     assert sum(s["fuzzed"] for s in invite.values()) == 3
     assert process.poll() is None
 

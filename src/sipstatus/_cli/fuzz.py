@@ -127,6 +127,11 @@ def register(subparsers: Any) -> None:
                        help="wait this long for the answer to an OPTIONS probe (default: 1)")
     probe.add_argument("--probe-retries", type=_count, default=1, metavar="N",
                        help="probe again N times before calling the target dead (default: 1)")
+    probe.add_argument("--probe-user", metavar="USER",
+                       help="address the probe to sip:USER@TARGET, so that a proxy at TARGET "
+                            "relays it to the element behind it; a 408, 480, 500, 502, 503 "
+                            "or 504 (the proxy's word that its next hop is gone) counts as "
+                            "no answer")
     probe.add_argument("--reply-wait", type=_positive(float), default=0.1, metavar="SECONDS",
                        help="collect replies to a case this long before probing (default: 0.1)")
     probe.add_argument("--idle-timeout", type=_positive(float), default=10.0, metavar="SECONDS",
@@ -178,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
                      "--replay of a register sequence)")
     if args.user is not None and not _USER.fullmatch(args.user):
         return _fail(f"--user: not a SIP user name: {args.user!r}")
+    if args.probe_user is not None and not _USER.fullmatch(args.probe_user):
+        return _fail(f"--probe-user: not a SIP user name: {args.probe_user!r}")
     if args.password is not None and any(ord(c) < 0x20 or ord(c) == 0x7F
                                          for c in args.password):
         return _fail("--password: holds a control character")
@@ -205,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
             name for chosen in args.scenario or ("request",)
             for name in (SCENARIOS if chosen == "all" else (chosen,)))),
         t1=args.t1,
+        probe_user=args.probe_user,
         credentials=(Credentials(args.user or "sipstatus-fuzz", args.password or "")
                      if args.user is not None or args.password is not None else None),
     )

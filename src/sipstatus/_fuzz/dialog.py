@@ -207,14 +207,13 @@ class Dialog:
                            invite.to, invite.call_id, invite.cseq)
         return tx, ()
 
-    def ack_error(self, invite: b.Transaction, response: bytes) -> bytes:
+    def ack_error(self, invite: b.Transaction, response: bytes) -> b.Transaction:
         """ACK for a non-2xx final response (§17.1.1.3): the INVITE's Request-URI, top Via,
         From, Call-ID and CSeq number, To from the response (with its tag)."""
         tag = tag_of(Wire.split(response).value("to"))
         to = invite.to if tag is None else invite.to.with_tag(tag)
-        tx = b.Transaction("ACK", invite.request_uri, invite.vias[:1], invite.from_, to,
-                           invite.call_id, invite.cseq)
-        return write(tx, (), (), None)
+        return b.Transaction("ACK", invite.request_uri, invite.vias[:1], invite.from_, to,
+                             invite.call_id, invite.cseq)
 
     def sdp(self, version: int) -> b.Body:
         media = b.Media("audio", SDP_PORT, ((0, "PCMU/8000"), (101, "telephone-event/8000")))

@@ -22,26 +22,32 @@ from sipstatus._fuzz.wire import Wire, call_id, cseq_method, status_code, top_vi
 #: The scenarios and their steps, in the order a flow plays them.
 STEPS: dict[str, tuple[str, ...]] = {
     "request": ("request",),
-    "invite": ("invite/invite", "invite/cancel", "invite/ack", "invite/reinvite",
-               "invite/update", "invite/info", "invite/options", "invite/message",
-               "invite/refer", "invite/bye"),
+    "invite": ("invite/invite", "invite/cancel", "invite/ack-error", "invite/ack",
+               "invite/reinvite", "invite/update", "invite/info", "invite/options",
+               "invite/message", "invite/refer", "invite/bye-crossing", "invite/bye"),
     "register": ("register/initial", "register/auth", "register/refresh",
                  "register/unregister"),
     "prack": ("prack/invite", "prack/prack", "prack/ack", "prack/bye"),
+    "answer": ("answer/ringing", "answer/ok", "answer/info", "answer/options",
+               "answer/reinvite", "answer/bye"),
 }
-SCENARIOS: tuple[str, ...] = tuple(STEPS)
+#: The scenarios of ``--answer`` (sipstatus as the UAS, :mod:`answer`).
+ANSWER_SCENARIOS: tuple[str, ...] = ("answer",)
+#: The scenarios that play the UAC (``--scenario all``).
+SCENARIOS: tuple[str, ...] = tuple(s for s in STEPS if s not in ANSWER_SCENARIOS)
 #: The method of each step that sends a request in the dialog.
 IN_DIALOG: dict[str, str] = {
     "invite/reinvite": "INVITE", "invite/update": "UPDATE", "invite/info": "INFO",
     "invite/options": "OPTIONS", "invite/message": "MESSAGE", "invite/refer": "REFER",
-    "invite/bye": "BYE", "prack/prack": "PRACK", "prack/bye": "BYE",
+    "invite/bye-crossing": "BYE", "invite/bye": "BYE", "prack/prack": "PRACK",
+    "prack/bye": "BYE",
 }
 #: Messages kept in one case's sequence (more are counted, not kept).
 MAX_RECORDS = 64
 #: Messages from the target judged (and answered) per case; more (a flood) still complete
 #: the case's transactions but are otherwise dropped and counted in ``drained``.
 MAX_RECEIVED = 64
-#: ACKs kept to answer retransmitted 2xx responses of recent calls.
+#: ACKs kept to answer retransmitted final responses of recent calls.
 MAX_ACKS = 64
 #: Seconds to listen after a message that gets no response (an ACK) for what the target
 #: sends next (a retransmitted 2xx, a malformed reply).
@@ -138,6 +144,9 @@ class Flow:
         # Call-ID -> the ACK of its 2xx, to send again when the 2xx comes again (shared
         # between the cases of a run, so a late retransmission of an earlier call is ACKed)
         self.acks: dict[str, bytes] = {} if acks is None else acks
+        # Call-ID -> the well-formed ACK of the INVITE's non-2xx final response, sent again
+        # when that response comes again (§17.1.1.2: the transaction is Completed)
+        self.error_acks: dict[str, bytes] = {}
         self.events: list[Event] = []
         self.received: list[tuple[str, bytes]] = []
         self.mutation: Mutation | None = None
@@ -198,9 +207,11 @@ class Flow:
         a retransmitted 2xx to an INVITE is ACKed again."""
         code = status_code(data)
         if code is not None:
-            ack = self.acks.get(call_id(data) or "")
-            if 200 <= code < 300 and cseq_method(data) == "INVITE" and ack is not None:
-                self.send(ack)
+            if cseq_method(data) == "INVITE" and code >= 200:
+                acks = self.acks if code < 300 else self.error_acks
+                ack = acks.get(call_id(data) or "")
+                if ack is not None:
+                    self.send(ack)
             return
         wire = Wire.split(data)
         method = wire.method
@@ -239,6 +250,12 @@ class Flow:
                  until: Callable[[ClientTransaction], bool] | None = None) -> ClientTransaction:
         """Run a client transaction (RFC 3261 §17.1): send ``data``, retransmit over UDP,
         until a final response (or, with ``until_provisional``, any response) or Timer B/F."""
+        tx = self.start(data, original)
+        self.wait(tx, data, until_provisional=until_provisional, broken=broken, until=until)
+        return tx
+
+    def start(self, data: bytes, original: bytes) -> ClientTransaction:
+        """Open a client transaction and send its request; ``wait`` sees it through."""
         method = Wire.split(original).method or ""
         branches = {top_via_branch(data), top_via_branch(original)}
         methods = {method, cseq_method(data) or method}
@@ -246,7 +263,6 @@ class Flow:
                                self.now_step)
         self.open.append(tx)
         self.send(data)
-        self.wait(tx, data, until_provisional=until_provisional, broken=broken, until=until)
         return tx
 
     def wait(self, tx: ClientTransaction, data: bytes, *, until_provisional: bool = False,
@@ -314,15 +330,20 @@ def stepper(flow: Flow, make: MakeStep) -> At:
 
 
 def acknowledge(flow: Flow, dialog: Dialog, invite: b.Transaction, final: bytes | None,
-                 scenario: str, at: At) -> bool:
-    """ACK the INVITE's final response: a non-2xx in its transaction, a 2xx as the dialog's
-    own request (step ``<scenario>/ack``). True when the dialog is confirmed."""
+                scenario: str, at: At) -> bool:
+    """ACK the INVITE's final response: a non-2xx in its transaction (step
+    ``<scenario>/ack-error`` where the scenario has it), a 2xx as the dialog's own request
+    (step ``<scenario>/ack``). True when the dialog is confirmed."""
     code = code_of(final)
     if final is None or code < 200:
         return False
     if code >= 300:
-        flow.now_step = f"{scenario}/invite"
-        flow.send(dialog.ack_error(invite, final))
+        name = f"{scenario}/ack-error"
+        if name in STEPS[scenario]:
+            ack_error(flow, invite, final, name, at)
+        else:
+            flow.now_step = f"{scenario}/invite"
+            ack_error(flow, invite, final)
         return False
     if not dialog.confirm(final):
         return False
@@ -335,6 +356,24 @@ def acknowledge(flow: Flow, dialog: Dialog, invite: b.Transaction, final: bytes 
     flow.send(data)
     flow.listen(ACK_WAIT if not broken else max(ACK_WAIT, flow.patience))
     return True
+
+
+def ack_error(flow: Flow, invite: b.Transaction, final: bytes, name: str | None = None,
+              at: At | None = None) -> None:
+    """ACK a non-2xx final response to an INVITE in its transaction (§17.1.1.3); as step
+    ``name`` when one is given. The well-formed ACK answers the response's retransmissions
+    (a broken ACK the target did not match leaves its transaction retransmitting)."""
+    ack = flow.dialog.ack_error(invite, final)
+    original = write(ack, (), (), None)
+    data, broken = original, False
+    if name is not None and at is not None:
+        data, original, broken = at(name, ack, (), lambda: original)
+    flow.error_acks[invite.call_id] = original
+    while len(flow.error_acks) > MAX_ACKS:
+        del flow.error_acks[next(iter(flow.error_acks))]
+    flow.send(data)
+    if name is not None and at is not None:
+        flow.listen(ACK_WAIT if not broken else max(ACK_WAIT, flow.patience))
 
 
 def bye(flow: Flow, name: str, at: At) -> None:
@@ -366,14 +405,22 @@ def request(flow: Flow, name: str, method: str, at: At) -> None:
     code = code_of(final)
     if method == "BYE" and (200 <= code < 300 or (code == 481 and not broken)):
         dialog.terminated = True  # (a broken BYE's 481 may only mean its tags were broken)
-    if method == "INVITE" and final is not None and code >= 200:
-        if code < 300:
-            ack, routes = dialog.ack_2xx(tx.cseq)
-            flow.send(write(ack, routes, (), None))
-        else:
-            flow.send(dialog.ack_error(tx, final))
+    if method == "INVITE":
+        ack_reinvite(flow, tx, final)
     if broken and final is not None and 200 <= code < 300:
         unknown_dialog(flow, data, original, final)
+
+
+def ack_reinvite(flow: Flow, tx: b.Transaction, final: bytes | None) -> None:
+    """ACK the final response to a request ``tx`` sent as a re-INVITE in the dialog."""
+    code = code_of(final)
+    if final is None or code < 200:
+        return
+    if code < 300:
+        ack, routes = flow.dialog.ack_2xx(tx.cseq)
+        flow.send(write(ack, routes, (), None))
+    else:
+        ack_error(flow, tx, final)
 
 
 def unknown_dialog(flow: Flow, data: bytes, original: bytes, final: bytes) -> None:

@@ -25,19 +25,24 @@ PROBE_USER = "sipstatus-probe"
 KEPT = 8
 #: Messages drained, at most, before each probe is sent.
 MAX_DRAIN = 4_096
+#: With a probe user (a proxy in front of the element fuzzed), the answers by which a proxy
+#: says the next hop is gone (RFC 3261 §16.7, §21.4.9, §21.5): no answer from the element.
+NEXT_HOP_GONE = frozenset({408, 480, 500, 502, 503, 504})
 
 
-def options(local: b.Endpoint, target: b.Endpoint, serial: int, seed: int) -> tuple[bytes, str]:
-    """A valid OPTIONS (RFC 3261 §11) from ``local`` to ``target``, and its Call-ID."""
+def options(local: b.Endpoint, target: b.Endpoint, serial: int, seed: int,
+            user: str | None = None) -> tuple[bytes, str]:
+    """A valid OPTIONS (RFC 3261 §11) from ``local`` to ``target`` (to ``user`` there, when
+    given: a proxy relays it), and its Call-ID."""
     cid = f"sipstatus-probe-{seed}-{serial}@{local.host_ref}"
     tx = b.Transaction(
         method="OPTIONS",
-        request_uri=b.SipUri(target.host_ref, None, target.port).render(),
+        request_uri=b.SipUri(target.host_ref, user, target.port).render(),
         vias=(b.ViaHop(local.transport, local.host_ref, local.port,
                        f"z9hG4bK-sipstatus-{seed}-{serial}", rport=True),),
         from_=b.Address(b.SipUri(local.host_ref, PROBE_USER, local.port),
                         params=(("tag", f"probe{serial}"),)),
-        to=b.Address(b.SipUri(target.host_ref, None, target.port)),
+        to=b.Address(b.SipUri(target.host_ref, user, target.port)),
         call_id=cid,
         cseq=serial % 2**31 or 1,
     )
@@ -63,7 +68,9 @@ def answers(data: bytes, cid: str, branch: str | None) -> bool:
 
 
 class Prober:
-    """Sends probes through conversations that ``open_conversation`` gives."""
+    """Sends probes through conversations that ``open_conversation`` gives. With ``user``,
+    the probe is addressed to that user at the target, so that a proxy relays it to the
+    element behind it, and a :data:`NEXT_HOP_GONE` answer counts as none."""
 
     def __init__(
         self,
@@ -74,6 +81,7 @@ class Prober:
         timeout: float,
         retries: int,
         seed: int,
+        user: str | None = None,
     ) -> None:
         self.open_conversation = open_conversation
         self.release = release
@@ -82,6 +90,7 @@ class Prober:
         self.timeout = timeout
         self.retries = retries
         self.seed = seed
+        self.user = user
         self.serial = 0
         self.call_ids: set[str] = set()
 
@@ -106,7 +115,8 @@ class Prober:
                 if conversation.refused:  # TCP connect refused
                     self._pause()
                     continue
-                message, cid = options(conversation.local, self.target, self.serial, self.seed)
+                message, cid = options(conversation.local, self.target, self.serial, self.seed,
+                                       self.user)
                 branch = top_via_branch(message)
                 self.call_ids.add(cid)
                 self.pacer.wait()
@@ -122,8 +132,12 @@ class Prober:
                     if data is None:
                         break
                     if answers(data, cid, branch):
-                        return ProbeResult(True, data, tuple(others), attempt, drained,
-                                           tuple(endless))
+                        if self.user is None or status_code(data) not in NEXT_HOP_GONE:
+                            return ProbeResult(True, data, tuple(others), attempt, drained,
+                                               tuple(endless))
+                        if (status_code(data) or 0) >= 200:
+                            break  # the proxy's final word: try again
+                        continue
                     keep(data)
                 if conversation.endless is not None:
                     endless.append(conversation.endless)

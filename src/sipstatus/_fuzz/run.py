@@ -83,6 +83,7 @@ class Settings:
     scenarios: tuple[str, ...] = ("request",)
     t1: float = 0.5  # RFC 3261 Timer T1 of the scenarios' transactions (seconds)
     credentials: Credentials | None = None  # --user/--password (scenario register)
+    probe_user: str | None = None  # --probe-user: probe an element behind a proxy
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,13 @@ class Outcome:
 
 def _endpoint(target: Target) -> b.Endpoint:
     return b.Endpoint(target.transport.upper(), target.host, target.port)
+
+
+def _prober(settings: Settings, run: _Run, open_conversation: Callable[[], Conversation],
+            release: Callable[[Conversation], None]) -> Prober:
+    return Prober(open_conversation, release, _endpoint(settings.target), run.pacer,
+                  settings.probe_timeout, settings.probe_retries, settings.seed,
+                  settings.probe_user)
 
 
 class _Run:
@@ -320,8 +328,7 @@ def run_send(settings: Settings, log: Log) -> Outcome:
     run = _Run(settings, log)
     target = _endpoint(settings.target)
     link = Link(settings.target, settings.probe_timeout)
-    prober = Prober(link.exchange, link.release, target, run.pacer,
-                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    prober = _prober(settings, run, link.exchange, link.release)
     local = [link.exchange().local if link.udp is not None else b.Endpoint("TCP", "", 0)]
     try:
         first = prober.probe()
@@ -449,15 +456,12 @@ def _answer_side(settings: Settings, run: _Run) -> tuple[Inbox, Prober, Link | N
     loopback = "::1" if ":" in settings.target.host else "127.0.0.1"
     listen = settings.listen or Target(settings.target.transport, loopback, 0)
     inbox = Inbox(settings.target, listen, message_time=settings.idle_timeout)
-    target = _endpoint(settings.target)
     if inbox.udp is not None:
         udp = inbox.udp
-        prober = Prober(lambda: udp, lambda _c: None, target, run.pacer,
-                        settings.probe_timeout, settings.probe_retries, settings.seed)
+        prober = _prober(settings, run, lambda: udp, lambda _c: None)
         return inbox, prober, None
     link = Link(settings.target, settings.probe_timeout)
-    prober = Prober(link.exchange, link.release, target, run.pacer,
-                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    prober = _prober(settings, run, link.exchange, link.release)
     return inbox, prober, link
 
 
@@ -478,7 +482,6 @@ def replay(settings: Settings, data: bytes, log: Log, answered: bytes | None = N
     request the case first answered, saved next to the finding) lets :func:`rebase` aim it at
     the new request."""
     run = _Run(settings, log)
-    target = _endpoint(settings.target)
     if sc.is_sequence(data):
         return _replay_sequence(run, sc.decode(data), log)
     if settings.target.transport == "udp" and len(data) > MAX_DATAGRAM - 28:
@@ -487,8 +490,7 @@ def replay(settings: Settings, data: bytes, log: Log, answered: bytes | None = N
     if settings.answer:
         return _replay_answer(run, settings, mutation, answered, log)
     link = Link(settings.target, settings.probe_timeout)
-    prober = Prober(link.exchange, link.release, target, run.pacer,
-                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    prober = _prober(settings, run, link.exchange, link.release)
     try:
         conversation = link.exchange()
         if conversation.refused:
@@ -567,11 +569,9 @@ def _replay_sequence(run: _Run, saved: sc.Saved, log: Log) -> Outcome:
     """Play a saved sequence again: the same scenario against the (fresh) target, the saved
     broken message re-aimed at the new dialog at the saved step; then probe."""
     settings = run.settings
-    target = _endpoint(settings.target)
     run.coverage = sc.Coverage()
     link = Link(settings.target, settings.probe_timeout)
-    prober = Prober(link.exchange, link.release, target, run.pacer,
-                    settings.probe_timeout, settings.probe_retries, settings.seed)
+    prober = _prober(settings, run, link.exchange, link.release)
     try:
         first = prober.probe()
         if not first.alive:

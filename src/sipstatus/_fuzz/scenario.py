@@ -63,11 +63,13 @@ from sipstatus._fuzz.flow import (
     IN_DIALOG,
     SCENARIOS,
     STEPS,
+    At,
     ClientTransaction,
     Coverage,
     Event,
     Flow,
     MakeStep,
+    ack_reinvite,
     acknowledge,
     bye,
     code_of,
@@ -103,18 +105,19 @@ MAGIC = b"SIPSTATUS-SEQUENCE/1"
 
 
 def play_invite(flow: Flow, make: MakeStep) -> None:
-    """The ``invite`` scenario (module docstring): INVITE, ACK, one request in the dialog,
-    BYE; the case's step (``flow.step``) gets the message ``make`` draws."""
+    """The ``invite`` scenario (module docstring): INVITE, ACK, requests in the dialog, BYE;
+    the case's step (``flow.step``) gets the message ``make`` draws."""
     step, dialog = flow.step, flow.dialog
     at = stepper(flow, make)
     invite, _ = dialog.invite()
     extra, body = dialog.body("INVITE")
     data, original, broken = at("invite/invite", invite, (),
                                 lambda: write(invite, (), extra, body))
-    tx = flow.transact(data, original, until_provisional=step == "invite/cancel", broken=broken)
+    cancelling = step in ("invite/cancel", "invite/ack-error")
+    tx = flow.transact(data, original, until_provisional=cancelling, broken=broken)
     if broken:
         flow.broken_tx = tx
-    if step == "invite/cancel" and tx.final is None and tx.responses:
+    if cancelling and tx.final is None and tx.responses:
         started = time.monotonic()
         cancel, _ = dialog.cancel(invite)
         data, original, broken = at("invite/cancel", cancel, (),
@@ -131,10 +134,50 @@ def play_invite(flow: Flow, make: MakeStep) -> None:
     flow.close(tx)
     if not acknowledge(flow, dialog, invite, tx.final, "invite", at):
         return
-    if step in IN_DIALOG and step != "invite/bye" and dialog.confirmed:
-        request(flow, step, IN_DIALOG[step], at)
+    if step in IN_DIALOG and step != "invite/bye":
+        for name in preceding(step):
+            if dialog.confirmed:
+                request(flow, name, IN_DIALOG[name], at)
+        if step == "invite/bye-crossing":
+            crossing_bye(flow, at)
+        elif dialog.confirmed:
+            request(flow, step, IN_DIALOG[step], at)
     bye(flow, "invite/bye", at)
 
+
+#: Requests in the dialog played well formed before the one that is broken, at most.
+PRECEDING_REQUESTS = 2
+_REQUEST_STEPS = tuple(s for s in STEPS["invite"] if IN_DIALOG.get(s, "BYE") != "BYE")
+
+
+def preceding(step: str) -> tuple[str, ...]:
+    """The in-dialog request steps played, well formed, before ``step``'s request: those
+    before it in the step order, the last :data:`PRECEDING_REQUESTS` of them (a BYE comes
+    after them all). So a broken request meets a dialog whose CSeq has moved on and whose
+    session a re-INVITE or UPDATE has changed, not only a fresh one."""
+    before = _REQUEST_STEPS if step not in _REQUEST_STEPS else (
+        _REQUEST_STEPS[:_REQUEST_STEPS.index(step)])
+    return before[len(before) - PRECEDING_REQUESTS:] if before else ()
+
+
+def crossing_bye(flow: Flow, at: At) -> None:
+    """Step ``invite/bye-crossing``: a re-INVITE, and the BYE sent before its final response
+    (RFC 3261 §15.1.2: the UAS still answers the pending re-INVITE, 487 recommended). The
+    re-INVITE's final response, whatever comes, is ACKed; a broken BYE that did not end the
+    call is followed by a well-formed one (step ``invite/bye``)."""
+    dialog = flow.dialog
+    if not dialog.confirmed:
+        return
+    tx, routes = dialog.in_dialog("INVITE")
+    extra, body = dialog.body("INVITE")
+    reinvite = write(tx, routes, extra, body)
+    flow.reach("invite/reinvite")
+    pending = flow.start(reinvite, reinvite)
+    request(flow, "invite/bye-crossing", "BYE", at)
+    flow.now_step = "invite/reinvite"
+    flow.wait(pending, reinvite)
+    flow.close(pending)
+    ack_reinvite(flow, tx, pending.final)
 
 
 # --- prack --------------------------------------------------------------------------------
@@ -469,10 +512,18 @@ def replay_prefix() -> str:
 
 
 def steps_of(scenario: str, seed: int) -> Callable[[], str]:
-    """The steps of successive cases of ``scenario``, drawn from the seed."""
+    """The steps of successive cases of ``scenario``: each round of as many cases as it has
+    steps breaks every step once, in an order drawn from the seed."""
     rng = random.Random(f"sipstatus-steps-{scenario}-{seed}")
     steps = STEPS[scenario]
-    return lambda: rng.choice(steps)
+    order: list[str] = []
+
+    def next_step() -> str:
+        if not order:
+            order.extend(rng.sample(steps, len(steps)))
+        return order.pop()
+
+    return next_step
 
 
 def replayer(saved: Saved) -> MakeStep:
