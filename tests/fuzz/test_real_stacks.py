@@ -10,6 +10,7 @@ Skipped, with the reason, where the Debian packages kamailio / sip-tester are mi
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ from fuzz_support import (
     KAMAILIO_PROXY_CFG,
     KAMAILIO_REGISTRAR_CFG,
     SIPP_UAS_100REL,
+    SIPP_UAS_DIALOG,
     free_port,
     need,
     started,
@@ -30,9 +32,14 @@ from fuzz_support import (
 )
 
 from sipstatus import _cli
+from sipstatus._fuzz import scenario
+from sipstatus._fuzz.model import Case
 
 pytestmark = pytest.mark.network
 
+INVITE_STEPS = ("invite/invite", "invite/cancel", "invite/ack-error", "invite/ack",
+                "invite/reinvite", "invite/update", "invite/info", "invite/options",
+                "invite/message", "invite/refer", "invite/bye-crossing", "invite/bye")
 FAST = ["--rate", "500", "--probe-timeout", "0.5", "--reply-wait", "0.03", "-q"]
 
 
@@ -125,14 +132,15 @@ def _wait_listening(port: int, timeout: float = 10.0) -> None:
 
 @pytest.fixture(scope="module")
 def proxied_uas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Kamailio (stateful, record-routing) on a free port, relaying to a SIPp UAS
-    (``-sn uas``, ``-aa``: it also answers INFO, OPTIONS, UPDATE in the call with 200)."""
+    """Kamailio (stateful, record-routing) on a free port, relaying to a SIPp UAS that stays
+    in the dialog (tests/fuzz/sipp-uas-dialog.xml: CANCEL, re-INVITE, UPDATE, INFO, OPTIONS,
+    MESSAGE, REFER and BYE answered)."""
     kamailio = need("kamailio", "kamailio")
     sipp = need("sipp", "sip-tester")
     work = tmp_path_factory.mktemp("proxy")
     port, uas = free_port(), free_port()
-    uas_argv = [sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas), "-aa", "-nostdin",
-                "-m", "100000"]
+    uas_argv = [sipp, "-sf", str(SIPP_UAS_DIALOG), "-i", "127.0.0.1", "-p", str(uas), "-aa",
+                "-nostdin", "-m", "100000"]
     proxy_argv = [kamailio, "-f", str(KAMAILIO_PROXY_CFG), "-DD", "-E", "-m", "64", "-M", "8",
                   "-Y", str(work), "-w", str(work), "-A", f'UAS="sip:127.0.0.1:{uas}"',
                   "-l", f"udp:127.0.0.1:{port}", "-l", f"tcp:127.0.0.1:{port}"]
@@ -146,31 +154,77 @@ def proxied_uas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-def test_invite_scenario_gets_through_the_dialog(
+def test_invite_scenario_reaches_every_step(
     proxied_uas: int, transport: str, tmp_path: Path
 ) -> None:
-    cases = 12
+    rounds = 2  # each round of as many cases as steps breaks every step once
+    cases = rounds * len(INVITE_STEPS)
     status, report = _run([f"{transport}:127.0.0.1:{proxied_uas}", "--scenario", "invite",
-                           "--cases", str(cases), "--seed", "3", "--t1", "0.01"], tmp_path)
+                           "--probe-user", "service", "--cases", str(cases), "--seed", "5",
+                           "--t1", "0.01"], tmp_path)
     assert report["stopped"] == "cases" and report["cases"] == cases
-    assert report["target_alive"] is True
+    assert report["target_alive"] is True  # (the SIPp UAS behind the proxy: --probe-user)
     assert status == (1 if report["findings"] else 0)
     steps = report["scenarios"]["invite"]["steps"]
-    assert set(steps) == {"invite/invite", "invite/cancel", "invite/ack", "invite/reinvite",
-                          "invite/update", "invite/info", "invite/options", "invite/message",
-                          "invite/refer", "invite/bye"}
-    assert sum(s["fuzzed"] for s in steps.values()) <= cases
-    # Every case sends its INVITE; a well-formed one is answered 100 (Kamailio), 180 and
-    # 200 (SIPp), then ACKed, and the call ends with a BYE that SIPp answers 200.
-    assert steps["invite/invite"]["reached"] == cases
-    assert steps["invite/invite"]["responses"]["200"] >= 1
-    unanswered_invites = steps["invite/invite"]["fuzzed"] + steps["invite/cancel"]["fuzzed"]
-    assert steps["invite/ack"]["reached"] >= cases - unanswered_invites
-    assert steps["invite/bye"]["reached"] >= 1 and steps["invite/bye"]["responses"]["200"] >= 1
+    assert tuple(steps) == INVITE_STEPS
+    for name, stats in steps.items():
+        assert stats["reached"] >= 1 and 1 <= stats["fuzzed"] <= rounds, name
+    # What answered each step: Kamailio's 100, SIPp's 180 and 200 (487 once cancelled),
+    # 200 to the requests in the dialog, 202 to REFER; a broken message may go unanswered.
+    invite = steps["invite/invite"]
+    assert invite["reached"] == cases
+    assert invite["responses"]["200"] >= cases - invite["fuzzed"] - 2 * rounds
+    assert invite["responses"]["487"] >= 1 and steps["invite/cancel"]["responses"]["200"] >= 1
+    for name in ("invite/reinvite", "invite/update", "invite/info", "invite/options",
+                 "invite/message", "invite/bye", "invite/bye-crossing"):
+        assert steps[name]["responses"].get("200", 0) >= 1, name
+    assert steps["invite/refer"]["responses"].get("202", 0) >= 1
+    assert steps["invite/ack"]["reached"] >= cases - 3 * rounds
     for finding in report["findings"]:
         assert finding["scenario"] == "invite" and finding["step"] in steps
         assert finding["kind"] != "target-dead"
         assert (tmp_path / finding["file"]).read_bytes().startswith(b"SIPSTATUS-SEQUENCE/1 ")
+
+
+SIPP_CRASH = Path(__file__).parents[2] / "fixtures" / "findings" / (
+    "sipp-3.6.1-uas-bye-via-flood.sip")
+
+
+def test_the_sipp_crash_is_found_behind_the_proxy(tmp_path: Path) -> None:
+    """The stateful run's finding (fixtures/findings/README.md): a BYE with 1,797 Via values
+    in the call kills SIPp behind Kamailio. The proxy answers plain probes itself;
+    ``--probe-user`` reaches SIPp and sees it gone. The same call with the well-formed BYE
+    leaves SIPp alive."""
+    kamailio = need("kamailio", "kamailio")
+    sipp = need("sipp", "sip-tester")
+    saved = scenario.decode(SIPP_CRASH.read_bytes())
+    assert (saved.step, saved.label) == ("invite/bye", "via-flood")
+    control = tmp_path / "control.sip"
+    control.write_bytes(scenario.encode(Case(
+        1, saved.original, "valid", scenario="invite", step=saved.step,
+        sequence=(("original", saved.step, saved.original),
+                  ("broken", saved.step, saved.original)))))
+    port, uas = free_port(), free_port()
+    uas_argv = [sipp, "-sf", str(SIPP_UAS_DIALOG), "-i", "127.0.0.1", "-p", str(uas), "-aa",
+                "-nostdin", "-m", "100000"]
+    proxy_argv = [kamailio, "-f", str(KAMAILIO_PROXY_CFG), "-DD", "-E", "-m", "64", "-M", "8",
+                  "-Y", str(tmp_path), "-w", str(tmp_path), "-A", f'UAS="sip:127.0.0.1:{uas}"',
+                  "-l", f"udp:127.0.0.1:{port}"]
+    target = f"udp:127.0.0.1:{port}"
+    replay = ["--probe-user", "service", "--t1", "0.01", "--probe-timeout", "0.5", "-q"]
+    with started(uas_argv, tmp_path / "sipp.log") as uas_process, \
+            started(proxy_argv, tmp_path / "kamailio.log"):
+        wait_for_udp_sip(uas)
+        wait_for_udp_sip(port)
+        assert _cli.main(["fuzz", "--replay", str(control), target, *replay]) == 0
+        assert uas_process.poll() is None
+        status = _cli.main(["fuzz", "--replay", str(SIPP_CRASH), target, "--out",
+                            str(tmp_path / "out"), *replay])
+        assert uas_process.wait(5) == -signal.SIGSEGV
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert status == 1 and report["target_alive"] is False
+    assert [(f["kind"], f["step"]) for f in report["findings"]
+            if f["kind"] == "target-dead"] == [("target-dead", "invite/bye")]
 
 
 @pytest.fixture(scope="module", params=["MD5", "SHA-256"])

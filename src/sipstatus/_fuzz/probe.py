@@ -12,6 +12,8 @@ drained (at most ``MAX_DRAIN`` messages), so that the answer finds room in the s
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,15 +33,18 @@ NEXT_HOP_GONE = frozenset({408, 480, 500, 502, 503, 504})
 
 
 def options(local: b.Endpoint, target: b.Endpoint, serial: int, seed: int,
-            user: str | None = None) -> tuple[bytes, str]:
+            user: str | None = None, run: str = "") -> tuple[bytes, str]:
     """A valid OPTIONS (RFC 3261 §11) from ``local`` to ``target`` (to ``user`` there, when
-    given: a proxy relays it), and its Call-ID."""
-    cid = f"sipstatus-probe-{seed}-{serial}@{local.host_ref}"
+    given: a proxy relays it), and its Call-ID. ``run`` keeps the Call-ID and branch apart
+    from an earlier run's against the same long-lived target (a proxy's transaction layer
+    would take the same branch for a retransmission of the earlier probe)."""
+    serial_id = f"{seed}-{run}-{serial}" if run else f"{seed}-{serial}"
+    cid = f"sipstatus-probe-{serial_id}@{local.host_ref}"
     tx = b.Transaction(
         method="OPTIONS",
         request_uri=b.SipUri(target.host_ref, user, target.port).render(),
         vias=(b.ViaHop(local.transport, local.host_ref, local.port,
-                       f"z9hG4bK-sipstatus-{seed}-{serial}", rport=True),),
+                       f"z9hG4bK-sipstatus-{serial_id}", rport=True),),
         from_=b.Address(b.SipUri(local.host_ref, PROBE_USER, local.port),
                         params=(("tag", f"probe{serial}"),)),
         to=b.Address(b.SipUri(target.host_ref, user, target.port)),
@@ -91,6 +96,7 @@ class Prober:
         self.retries = retries
         self.seed = seed
         self.user = user
+        self.run = secrets.token_hex(4)
         self.serial = 0
         self.call_ids: set[str] = set()
 
@@ -116,7 +122,7 @@ class Prober:
                     self._pause()
                     continue
                 message, cid = options(conversation.local, self.target, self.serial, self.seed,
-                                       self.user)
+                                       self.user, self.run)
                 branch = top_via_branch(message)
                 self.call_ids.add(cid)
                 self.pacer.wait()
@@ -180,8 +186,12 @@ def teardown(request: bytes, response: bytes, local: b.Endpoint) -> tuple[bytes,
         via = sent.value_at(top[0]) if top else b""
         return (message(b"ACK", via, number),)
 
+    # The branch names the call too: a proxy would take one call's BYE for a retransmission
+    # of another's with the same CSeq.
+    call = hashlib.sha256(cid).hexdigest()[:12]
+
     def fresh_via(kind: str) -> bytes:
-        branch = f"z9hG4bK-sipstatus-{kind}-{number}"
+        branch = f"z9hG4bK-sipstatus-{kind}-{call}-{number}"
         return b.ViaHop(local.transport, local.host_ref, local.port, branch, rport=True).render(
         ).encode()
 
