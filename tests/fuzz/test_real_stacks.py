@@ -280,6 +280,8 @@ def test_register_scenario_authenticates_refreshes_and_unregisters(
     assert list(steps) == ["register/initial", "register/auth", "register/refresh",
                            "register/unregister"]
     assert sum(s["fuzzed"] for s in steps.values()) <= cases
+    for name, stats in steps.items():  # (each round of 4 cases breaks every step once)
+        assert stats["reached"] >= 1 and stats["fuzzed"] >= 1, name
     # Every case that sent a well-formed first REGISTER got the challenge and answered it
     # (a broken answer is followed by a well-formed one), refreshed and removed its binding.
     # Over TCP a broken message may also end the connection, and with it the rest of its case.
@@ -320,6 +322,8 @@ def test_prack_scenario_gets_the_reliable_provisional_response_acknowledged(
     assert status == (1 if report["findings"] else 0)
     steps = report["scenarios"]["prack"]["steps"]
     assert list(steps) == ["prack/invite", "prack/prack", "prack/ack", "prack/bye"]
+    for name, stats in steps.items():  # (each round of 4 cases breaks every step once)
+        assert stats["reached"] >= 1 and stats["fuzzed"] >= 1, name
     # A well-formed INVITE gets the reliable 183 and, once PRACKed, its 200. A broken
     # message may make SIPp give the call up (an unexpected message), or over TCP end the
     # connection: the rest of that case is lost.
