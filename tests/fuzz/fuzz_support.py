@@ -103,3 +103,14 @@ KAMAILIO_REGISTRAR_CFG = HERE / "kamailio-registrar.cfg"
 SIPP_UAS_100REL = HERE / "sipp-uas-100rel.xml"
 SIPP_UAS_DIALOG = HERE / "sipp-uas-dialog.xml"
 SIPP_NOTIFIER = HERE / "sipp-notifier.xml"
+
+
+def wait_listening(port: int, timeout: float = 10.0) -> None:
+    """Wait until something accepts TCP connections on 127.0.0.1:``port``."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on tcp:127.0.0.1:{port}")

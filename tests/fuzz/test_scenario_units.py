@@ -336,9 +336,12 @@ def test_the_command_line_offers_every_scenario() -> None:
     subparsers = argparse.ArgumentParser().add_subparsers()
     fuzz_command.register(subparsers)
     fuzz = subparsers._name_parser_map["fuzz"]
+    from sipstatus._fuzz.flow import ANSWER_SCENARIOS
+
     [action] = [a for a in fuzz._actions if "--scenario" in a.option_strings]
-    assert tuple(action.choices or ()) == (*scenario.SCENARIOS, "all")
+    assert tuple(action.choices or ()) == (*scenario.SCENARIOS, *ANSWER_SCENARIOS, "all")
     assert fuzz_command.SCENARIOS == scenario.SCENARIOS
+    assert fuzz_command.ANSWER_SCENARIOS == ANSWER_SCENARIOS
 
 
 def test_a_broken_bye_that_did_not_end_the_call_is_followed_by_a_good_one() -> None:

@@ -17,7 +17,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")  # RFC 3261 §25.1 token
 _USER = re.compile(r"[A-Za-z0-9.!~*'()&=+$,;?/_-]+")  # RFC 3261 §25.1 user (unescaped)
 #: The scenarios of --scenario (sipstatus._fuzz.scenario.SCENARIOS, spelled out here so that
 #: building the parser imports nothing of the fuzz engine; a test keeps them equal).
-SCENARIOS = ("request", "invite", "register", "prack")
+SCENARIOS = ("request", "invite", "register", "prack", "subscribe")
+#: The scenarios of --answer --scenario (sipstatus as the UAS; never part of "all").
+ANSWER_SCENARIOS = ("answer",)
 
 HELP = "fuzz a SIP stack over UDP or TCP and report crashes, hangs and bad replies"
 
@@ -32,6 +34,7 @@ examples:
   sipstatus fuzz udp:127.0.0.1:5060 --scenario invite --cases 200 --t1 0.05 --out calls/
   sipstatus fuzz udp:127.0.0.1:5060 --scenario register --user alice --password secret
   sipstatus fuzz --answer --listen 127.0.0.1:5070 udp:127.0.0.1:5080 --duration 60
+  sipstatus fuzz --answer --scenario answer --listen 127.0.0.1:5070 udp:127.0.0.1:5080
   sipstatus fuzz --replay findings/finding-0001-target-dead-nul-byte.sip udp:127.0.0.1:5060
 
 exit status: 0 no finding, 1 findings, 2 usage or network error
@@ -89,13 +92,17 @@ def register(subparsers: Any) -> None:
                            "at the new dialog; with --answer, answer the next request of the "
                            "same method with it, re-aimed at that request")
     mode.add_argument("--scenario", action="append", metavar="NAME",
-                      choices=(*SCENARIOS, "all"),
+                      choices=(*SCENARIOS, *ANSWER_SCENARIOS, "all"),
                       help="play this flow and break one step of it (repeatable: cases take "
                            "turns): request (default: one request outside any dialog), "
                            "invite (INVITE, ACK, a request in the dialog, BYE), register "
                            "(REGISTER, its Digest challenge answered, a refresh, the "
-                           "removal), prack (INVITE requiring 100rel, PRACK, ACK, BYE), all "
-                           "(every one of them in turn)")
+                           "removal), prack (INVITE requiring 100rel, PRACK, ACK, BYE), "
+                           "subscribe (SUBSCRIBE, the NOTIFYs answered, a refresh, the "
+                           "un-SUBSCRIBE), all "
+                           "(every one of them in turn); with --answer only answer (answer "
+                           "TARGET's call 180/200, send INFO and OPTIONS in it, answer its "
+                           "re-INVITE and BYE)")
     mode.add_argument("--user", metavar="NAME",
                       help="--scenario register (and --replay of its sequences): the user "
                            "name to register and authenticate as (default: sipstatus-fuzz)")
@@ -162,7 +169,6 @@ def run(args: argparse.Namespace) -> int:
     from sipstatus._fuzz import report
     from sipstatus._fuzz.digest import Credentials
     from sipstatus._fuzz.run import Settings, replay, run_answer, run_send
-    from sipstatus._fuzz.scenario import is_sequence
     from sipstatus._fuzz.target import TargetError, parse_listen, parse_target
     from sipstatus._fuzz.transport import LinkError
 
@@ -175,8 +181,15 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--listen goes with --answer")
     if args.overwrite and args.out is None:
         return _fail("--overwrite goes with --out")
-    if args.answer and args.scenario and args.scenario != ["request"]:
-        return _fail("--scenario goes without --answer (the scenarios play the UAC)")
+    picked = set(args.scenario or ())
+    if args.answer and picked - {"request", *ANSWER_SCENARIOS}:
+        return _fail("--scenario goes without --answer (the scenarios play the UAC; with "
+                     "--answer: --scenario answer)")
+    if args.answer and len(picked) > 1:
+        return _fail("--answer takes --scenario request or --scenario answer, not both")
+    if picked & set(ANSWER_SCENARIOS) and not args.answer:
+        return _fail("--scenario answer goes with --answer (sipstatus answers the calls "
+                     "TARGET places)")
     if (args.user is not None or args.password is not None) and args.replay is None and not (
             {"register", "all"} & set(args.scenario or ())):
         return _fail("--user and --password go with --scenario register (or all, or "
@@ -236,9 +249,6 @@ def run(args: argparse.Namespace) -> int:
                 data = args.replay.read_bytes()
             except OSError as exc:
                 return _fail(f"cannot read {args.replay}: {exc.strerror}")
-            if args.answer and is_sequence(data):
-                return _fail(f"{args.replay} is a scenario's sequence: replay it without "
-                             "--answer")
             saved = args.replay.with_name(args.replay.name + report.REQUEST_SUFFIX)
             answered = saved.read_bytes() if args.answer and saved.is_file() else None
             try:

@@ -270,6 +270,16 @@ class Transaction:
 
 
 @dataclass(frozen=True, slots=True)
+class Answer(Transaction):
+    """The transaction of a request a peer sent us, at a scenario step whose message is the
+    response to it: ``request`` as received (the response echoes its Via, From, To, Call-ID
+    and CSeq byte for byte, §8.2.6.2), ``local`` where the response comes from."""
+
+    request: bytes = b""
+    local: Endpoint | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A start line, header fields and a body; ``bytes()`` writes Content-Length itself."""
 

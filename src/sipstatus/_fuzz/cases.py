@@ -106,11 +106,18 @@ def step_cases(seed: int, ratio: float) -> StepMaker:
     dialog's Route fields ``routes``) with method-specific headers and body drawn as
     :func:`sipstatus.strategies.requests` draws them (but for those the step gives in
     ``routes``: its Authorization, RAck, Require), valid or, ``ratio`` of the time, broken by
-    one of the labelled mutations."""
+    one of the labelled mutations. At a step that answers a request of the target (``tx`` a
+    :class:`build.Answer`) it is a response to it, drawn as ``--answer`` draws them."""
     box: list[tuple[b.Transaction, tuple[b.Header, ...]]] = []
 
     def make(data: st.DataObject) -> Mutation:
         tx, routes = box[-1]
+        if isinstance(tx, b.Answer):
+            answer = sips.answers(tx.request, tx.local or Endpoint("UDP", "invalid", 0))
+            if _malformed_share(data, ratio):
+                return data.draw(sips.malformed(answer))
+            message = data.draw(answer)
+            return Mutation(message, VALID, message)
         extra, body = data.draw(sips.request_parts(tx))
         given = {header.name.lower() for header in routes}  # the step's own headers win
         extra = tuple(header for header in extra if header.name.lower() not in given)
@@ -123,6 +130,26 @@ def step_cases(seed: int, ratio: float) -> StepMaker:
 
     def at_step(tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
         box[:] = [(tx, routes)]
+        return drawer.draw()
+
+    return at_step
+
+
+def response_cases(seed: int, ratio: float) -> Callable[[bytes], Mutation]:
+    """The response sent at a step of the ``answer`` scenario: the step's well-formed
+    response as it is or, ``ratio`` of the time, broken by one of the labelled mutations."""
+    box: list[bytes] = []
+
+    def make(data: st.DataObject) -> Mutation:
+        valid = box[-1]
+        if _malformed_share(data, ratio):
+            return data.draw(sips.malformed(st.just(valid)))
+        return Mutation(valid, VALID, valid)
+
+    drawer = Drawer(make, seed)
+
+    def at_step(valid: bytes) -> Mutation:
+        box[:] = [valid]
         return drawer.draw()
 
     return at_step

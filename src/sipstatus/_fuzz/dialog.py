@@ -300,3 +300,22 @@ def adapt(broken: bytes, old: bytes, new: bytes) -> bytes:
             if before and before != after:
                 head = head.replace(before, after)
     return head + sep + body
+
+
+def adapt_answer(broken: bytes, old: bytes, request: bytes) -> bytes:
+    """Re-aim a saved broken response (``--replay`` of a step that answers the target) at
+    ``request``, the request of the new flow it answers: ``old`` is the well-formed response
+    it was made from. The status line stays; what ``old`` echoed of its request becomes what
+    the response to ``request`` echoes (:func:`adapt`, then every Via, not only the top one:
+    a proxy routes the response on the next)."""
+    echoed = b.echo_response(Wire.split(request), 200, "OK", None, (), None, b.Style())
+    new = old.split(b"\r\n", 1)[0] + b"\r\n" + echoed.split(b"\r\n", 1)[1]
+    data = adapt(broken, old, new)
+    was, now = Wire.split(old), Wire.split(new)
+    head, sep, body = data.partition(b"\r\n\r\n")
+    pairs = zip(was.indexes("via")[1:], now.indexes("via")[1:], strict=False)
+    for a, c in pairs:
+        before, after = was.value_at(a), now.value_at(c)
+        if before and before != after:
+            head = head.replace(before, after)
+    return head + sep + body

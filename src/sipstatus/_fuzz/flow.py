@@ -15,8 +15,17 @@ from typing import Any
 from sipstatus._fuzz import build as b
 from sipstatus._fuzz.dialog import Dialog, cseq_number, identifiers, write
 from sipstatus._fuzz.digest import Credentials
-from sipstatus._fuzz.model import ANSWERED_UNKNOWN_DIALOG, CSEQ_BACKWARDS, VALID, Mutation
+from sipstatus._fuzz.model import (
+    ANSWERED_UNKNOWN_DIALOG,
+    CSEQ_BACKWARDS,
+    MALFORMED_REPLY,
+    SERVER_ERROR,
+    SERVER_ERROR_IN_DIALOG,
+    VALID,
+    Mutation,
+)
 from sipstatus._fuzz.transport import Conversation
+from sipstatus._fuzz.verdict import judge, rejects
 from sipstatus._fuzz.wire import Wire, call_id, cseq_method, status_code, top_via_branch
 
 #: The scenarios and their steps, in the order a flow plays them.
@@ -28,6 +37,8 @@ STEPS: dict[str, tuple[str, ...]] = {
     "register": ("register/initial", "register/auth", "register/refresh",
                  "register/unregister"),
     "prack": ("prack/invite", "prack/prack", "prack/ack", "prack/bye"),
+    "subscribe": ("subscribe/subscribe", "subscribe/notify", "subscribe/refresh",
+                  "subscribe/unsubscribe"),
     "answer": ("answer/ringing", "answer/ok", "answer/info", "answer/options",
                "answer/reinvite", "answer/bye"),
 }
@@ -40,7 +51,7 @@ IN_DIALOG: dict[str, str] = {
     "invite/reinvite": "INVITE", "invite/update": "UPDATE", "invite/info": "INFO",
     "invite/options": "OPTIONS", "invite/message": "MESSAGE", "invite/refer": "REFER",
     "invite/bye-crossing": "BYE", "invite/bye": "BYE", "prack/prack": "PRACK",
-    "prack/bye": "BYE",
+    "prack/bye": "BYE", "subscribe/refresh": "SUBSCRIBE", "subscribe/unsubscribe": "SUBSCRIBE",
 }
 #: Messages kept in one case's sequence (more are counted, not kept).
 MAX_RECORDS = 64
@@ -152,6 +163,10 @@ class Flow:
         self.mutation: Mutation | None = None
         self.broken_tx: ClientTransaction | None = None
         self.broken_data: bytes | None = None  # the step's message, recorded as "broken"
+        # A scenario's own answers to the target's requests (a subscriber's to NOTIFY): it
+        # sees each request first (it may set the dialog up) and the replies it returns, in
+        # order, replace the 200/481 below; None leaves the request to them.
+        self.answerer: Callable[[Wire], list[bytes] | None] | None = None
 
     # --- the record --------------------------------------------------------------------
 
@@ -217,6 +232,7 @@ class Flow:
         method = wire.method
         if method is None or method == "ACK" or not wire.terminated:
             return
+        replies = self.answerer(wire) if self.answerer is not None else None
         cid = call_id(data)
         ours = cid == self.dialog.call_id and self.dialog.remote_tag is not None
         number = cseq_number(data)
@@ -229,6 +245,10 @@ class Flow:
             self.dialog.remote_cseq = max(number, last or 0)
         if ours and method == "BYE":
             self.dialog.terminated = True
+        if replies is not None:
+            for reply in replies:
+                self.send(reply)
+            return
         code, reason = (200, "OK") if ours else (481, "Call/Transaction Does Not Exist")
         try:
             reply = b.echo_response(wire, code, reason, None, (), None, b.Style())
@@ -433,3 +453,38 @@ def unknown_dialog(flow: Flow, data: bytes, original: bytes, final: bytes) -> No
                                  f"{' and '.join(changed)} is not the dialog's"))
 
 
+
+
+def judge_received(flow: Flow, call: str | None, in_dialog: bool) -> list[Event]:
+    """The findings of a finished case: its state events, malformed messages from the
+    target, and 5xx answers to the broken message (``server-error-in-dialog`` when the
+    broken message was sent ``in_dialog``). Messages of other calls than ``call`` (late
+    retransmissions for an earlier case) are not judged; the same problem is reported once
+    per case."""
+    events = list(flow.events)
+    mutation = flow.mutation
+    broken = mutation is not None and mutation.label != VALID and rejects(mutation.data)
+    ours = {call, None}
+    if mutation is not None:
+        ours.add(call_id(mutation.data))
+    tx = flow.broken_tx
+    seen: set[tuple[str, str]] = set()
+    for _, message in flow.received:
+        if call_id(message) not in ours:
+            continue
+        verdict = judge(message)
+        event: Event | None = None
+        if not verdict.well_formed:
+            detail = verdict.problem or "rejected"
+            if broken:
+                detail += " (the case is malformed too: the reply may copy it)"
+            event = Event(MALFORMED_REPLY, message, detail)
+        elif (broken and tx is not None and message in tx.responses
+              and verdict.status_code is not None and 500 <= verdict.status_code < 600):
+            kind = SERVER_ERROR_IN_DIALOG if in_dialog else SERVER_ERROR
+            event = Event(kind, message,
+                          f"{verdict.status_code} to a malformed {flow.step} message")
+        if event is not None and (event.kind, event.detail) not in seen:
+            seen.add((event.kind, event.detail))
+            events.append(event)
+    return events

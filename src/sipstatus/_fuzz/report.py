@@ -144,7 +144,8 @@ class OutputDir:
             files.append((name, encode(case) if case.sequence else case.data))
             if finding.case.answered is not None:
                 files.append((name + REQUEST_SUFFIX, finding.case.answered))
-            files += [(preceding_file(number, finding, k), case.data)
+            files += [(preceding_file(number, finding, k),
+                       encode(case) if case.sequence else case.data)
                       for k, case in enumerate(finding.preceding, 1)]
         text = json.dumps(report(settings, outcome), indent=2, ensure_ascii=False) + "\n"
         try:

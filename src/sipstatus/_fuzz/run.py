@@ -25,10 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sipstatus._fuzz import answer as ans
 from sipstatus._fuzz import build as b
 from sipstatus._fuzz import scenario as sc
-from sipstatus._fuzz.cases import answer_cases, request_cases, step_cases
+from sipstatus._fuzz.cases import answer_cases, request_cases, response_cases, step_cases
 from sipstatus._fuzz.digest import Credentials
+from sipstatus._fuzz.flow import ANSWER_SCENARIOS
 from sipstatus._fuzz.model import (
     ENDLESS_MESSAGE,
     MALFORMED_REPLY,
@@ -369,25 +371,14 @@ def run_send(settings: Settings, log: Log) -> Outcome:
 
 def run_answer(settings: Settings, log: Log) -> Outcome:
     """``--answer`` mode: answer each request the target sends with a generated or mutated
-    response (to fuzz the response parsing of a UAC or proxy)."""
+    response (to fuzz the response parsing of a UAC or proxy); with ``--scenario answer``,
+    answer its calls (:func:`run_answer_scenario`)."""
+    if set(settings.scenarios) & set(ANSWER_SCENARIOS):
+        return run_answer_scenario(settings, log)
     run = _Run(settings, log)
     inbox, prober, link = _answer_side(settings, run)
-    log(f"listening on {inbox.local.transport.lower()}:{inbox.local.host_ref}:{inbox.local.port}"
-        f" for requests from {settings.target}")
     try:
-        # The target's first request shows it is up (a UAC over TCP must find us listening
-        # before it sends anything, so there is no probe before it); then it must answer one.
-        first = inbox.receive(time.monotonic() + settings.idle_timeout)
-        if first is None:
-            ended = inbox.take_endless()
-            why = f" (a message never ended: {ended[0].detail})" if ended else ""
-            raise LinkError(f"{settings.target} sent no request in {settings.idle_timeout:g} s"
-                            f"{why}: nothing to answer")
-        inbox.push_back(first)
-        first_probe = _probe_answer(run, prober, inbox)
-        if not first_probe.alive:
-            raise LinkError(f"{settings.target} does not answer OPTIONS"
-                            f"{_never_ended(first_probe)}: nothing to fuzz")
+        _first_request(run, inbox, prober)
         answers = answer_cases(settings.seed, settings.malformed_ratio, inbox.local)
         stopped = "cases" if settings.cases is not None else "duration"
         last: Case | None = None
@@ -450,6 +441,92 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
             link.close()
 
 
+def _first_request(run: _Run, inbox: Inbox, prober: Prober) -> None:
+    """Wait for the target's first message, then probe it: a UAC over TCP must find us
+    listening before it sends anything, so there is no probe before it."""
+    settings = run.settings
+    run.log(f"listening on {inbox.local.transport.lower()}:{inbox.local.host_ref}:"
+            f"{inbox.local.port} for requests from {settings.target}")
+    first = inbox.receive(time.monotonic() + settings.idle_timeout)
+    if first is None:
+        ended = inbox.take_endless()
+        why = f" (a message never ended: {ended[0].detail})" if ended else ""
+        raise LinkError(f"{settings.target} sent no request in {settings.idle_timeout:g} s"
+                        f"{why}: nothing to answer")
+    inbox.push_back(first)
+    first_probe = _probe_answer(run, prober, inbox)
+    if not first_probe.alive:
+        raise LinkError(f"{settings.target} does not answer OPTIONS"
+                        f"{_never_ended(first_probe)}: nothing to fuzz")
+
+
+def run_answer_scenario(settings: Settings, log: Log) -> Outcome:
+    """``--answer --scenario answer``: answer the calls the target places, one call per
+    case, broken at one step (``_fuzz.answer``); probe after each call."""
+    run = _Run(settings, log)
+    run.coverage = sc.Coverage()
+    inbox, prober, link = _answer_side(settings, run)
+    try:
+        _first_request(run, inbox, prober)
+        at_step = step_cases(settings.seed, settings.malformed_ratio)
+        respond = response_cases(settings.seed, settings.malformed_ratio)
+        makers = ans.Makers(lambda _name, tx, routes: at_step(tx, routes),
+                            lambda _name, plain: respond(plain))
+        steps = sc.steps_of(ans.SCENARIO, settings.seed)
+        token = sc.run_token(settings.seed)
+        answered: dict[ans.Key, bytes] = {}
+        stopped = "cases" if settings.cases is not None else "duration"
+        try:
+            while run.more_cases():
+                until = time.monotonic() + settings.idle_timeout
+                if settings.duration is not None:
+                    until = min(until, run.started + settings.duration)
+                played = _answer_case(run, inbox, prober, steps(), makers,
+                                      sc.case_prefix(token, run.count + 1), answered, until)
+                if played is None:
+                    stopped = "duration" if not run.time_left() else "target-idle"
+                    break
+                case, probe = played
+                if not probe.alive:
+                    run.dead(case, [], probe)
+                    return run.outcome(False, "target-dead")
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        return run.outcome(run.last_probe(_probe_answer(run, prober, inbox)).alive, stopped)
+    finally:
+        inbox.close()
+        if link is not None:
+            link.close()
+
+
+def _answer_case(run: _Run, inbox: Inbox, prober: Prober, step: str, makers: ans.Makers,
+                 prefix: str, answered: dict[ans.Key, bytes],
+                 until: float) -> tuple[Case, ProbeResult] | None:
+    """One call of the ``answer`` scenario, then a probe; None when no call came."""
+    settings = run.settings
+    assert run.coverage is not None
+    played = ans.play(inbox, step, makers, settings.t1, settings.reply_wait, run.coverage,
+                      prefix, _endpoint(settings.target), run.count + 1, run.pacer.wait,
+                      answered, until)
+    ended = inbox.take_endless()
+    if played is None:
+        for endless in ended:
+            run.log(f"a message never ended: {endless.detail}")
+        return None
+    case, events, drained = played
+    run.count += 1
+    run.drained += drained
+    run.labels[case.label] += 1
+    run.recent.append(case)
+    for endless in ended:
+        run.endless(case, endless)
+    probe = _probe_answer(run, prober, inbox)
+    run.probed(case, probe)
+    for event in events:
+        run.add(sc.finding(case, event))
+    return case, probe
+
+
 def _answer_side(settings: Settings, run: _Run) -> tuple[Inbox, Prober, Link | None]:
     """The listening inbox, and a prober: through the inbox's UDP socket (so the target
     answers where it sends its requests), or over fresh TCP connections."""
@@ -483,7 +560,17 @@ def replay(settings: Settings, data: bytes, log: Log, answered: bytes | None = N
     the new request."""
     run = _Run(settings, log)
     if sc.is_sequence(data):
-        return _replay_sequence(run, sc.decode(data), log)
+        saved = sc.decode(data)
+        answering = saved.scenario in ANSWER_SCENARIOS
+        if answering and not settings.answer:
+            raise ValueError(f"a sequence of scenario {saved.scenario} (sipstatus answering "
+                             "the target's call): replay it with --answer")
+        if settings.answer and not answering:
+            raise ValueError(f"a sequence of scenario {saved.scenario} (sipstatus placing the "
+                             "call): replay it without --answer")
+        if answering:
+            return _replay_answer_sequence(run, saved, log)
+        return _replay_sequence(run, saved, log)
     if settings.target.transport == "udp" and len(data) > MAX_DATAGRAM - 28:
         raise LinkError(f"{len(data)} bytes do not fit in one UDP datagram")
     mutation = Mutation(data, "replay", data)
@@ -580,14 +667,46 @@ def _replay_sequence(run: _Run, saved: sc.Saved, log: Log) -> Outcome:
         log(f"replaying {saved.scenario} broken at {saved.step} ({saved.label})")
         case, probe = _scenario_case(run, link, prober, saved.scenario, saved.step,
                                      sc.replayer(saved), sc.replay_prefix())
-        for kind, step, message in case.sequence:
-            if kind in ("sent", "broken", "received"):
-                first_line = message.split(b"\r\n", 1)[0].decode("utf-8", "backslashreplace")
-                log(f"{step:<16} {kind:<8} {first_line}")
-        if case.label == "unreached":
-            log(f"the flow did not reach {saved.step} this time")
+        _log_sequence(case, saved, log)
         if not probe.alive:
             run.dead(case, [], probe)
         return run.outcome(probe.alive, "replayed")
     finally:
         link.close()
+
+
+def _log_sequence(case: Case, saved: sc.Saved, log: Log) -> None:
+    for kind, step, message in case.sequence:
+        if kind in ("sent", "broken", "received"):
+            first_line = message.split(b"\r\n", 1)[0].decode("utf-8", "backslashreplace")
+            log(f"{step:<16} {kind:<8} {first_line}")
+    if case.label == "unreached":
+        log(f"the flow did not reach {saved.step} this time")
+
+
+def _replay_answer_sequence(run: _Run, saved: sc.Saved, log: Log) -> Outcome:
+    """Play a saved ``answer`` sequence again: wait for the (fresh) target's call, answer
+    it with the saved broken message re-aimed at the new call at the saved step; then
+    probe."""
+    settings = run.settings
+    run.coverage = sc.Coverage()
+    inbox, prober, link = _answer_side(settings, run)
+    try:
+        log(f"replaying {saved.scenario} broken at {saved.step} ({saved.label}): waiting for "
+            f"a call on {inbox.local.transport.lower()}:{inbox.local.host_ref}:"
+            f"{inbox.local.port}")
+        until = time.monotonic() + (settings.duration or settings.idle_timeout)
+        played = _answer_case(run, inbox, prober, saved.step,
+                              ans.replaying(saved.broken, saved.original, saved.label),
+                              sc.replay_prefix(), {}, until)
+        if played is None:
+            raise LinkError(f"{settings.target} placed no call to answer")
+        case, probe = played
+        _log_sequence(case, saved, log)
+        if not probe.alive:
+            run.dead(case, [], probe)
+        return run.outcome(probe.alive, "replayed")
+    finally:
+        inbox.close()
+        if link is not None:
+            link.close()

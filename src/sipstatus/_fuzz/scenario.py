@@ -20,6 +20,16 @@ Scenarios and their steps (docs/fuzzing.md, "Scenarios"):
   PRACKed in the early dialog (``RAck``) → 200 → ACK → BYE. Steps ``prack/invite``,
   ``prack/prack`` (a broken PRACK not answered 2xx is followed by a good one), ``prack/ack``,
   ``prack/bye``.
+* ``subscribe`` (``_fuzz.subscribe``): SUBSCRIBE → 2xx → the target's NOTIFYs answered →
+  a refresh → the un-SUBSCRIBE (Expires 0), as the subscriber (RFC 6665). Steps
+  ``subscribe/subscribe``, ``subscribe/notify`` (our response to the first NOTIFY: the
+  step's ``tx`` is a ``build.Answer``, and its message a response), ``subscribe/refresh``,
+  ``subscribe/unsubscribe``.
+* ``answer`` (``_fuzz.answer``, ``--answer`` only, not part of ``all``; played by
+  ``run.run_answer_scenario``): the target's call answered as the UAS: 180, 200 until the
+  ACK, our INFO and OPTIONS in the dialog, 200 to its re-INVITE and BYE. Steps
+  ``answer/ringing``, ``answer/ok``, ``answer/info``, ``answer/options``,
+  ``answer/reinvite``, ``answer/bye``.
 
 Transactions (RFC 3261 §17.1): over UDP a request is retransmitted after T1, 2·T1, 4·T1 ...
 (an INVITE until a provisional response comes, Timer A; other requests up to T2 = 8·T1 between
@@ -57,7 +67,7 @@ from dataclasses import dataclass
 
 from sipstatus._errors import SipParseError
 from sipstatus._fuzz import build as b
-from sipstatus._fuzz.dialog import LOCAL_USER, adapt, write
+from sipstatus._fuzz.dialog import LOCAL_USER, adapt, adapt_answer, write
 from sipstatus._fuzz.digest import Credentials, authorization, supported
 from sipstatus._fuzz.flow import (
     IN_DIALOG,
@@ -73,24 +83,23 @@ from sipstatus._fuzz.flow import (
     acknowledge,
     bye,
     code_of,
+    judge_received,
     request,
     stepper,
     unknown_dialog,
 )
 from sipstatus._fuzz.model import (
     ENDLESS_MESSAGE,
-    MALFORMED_REPLY,
-    SERVER_ERROR,
-    SERVER_ERROR_IN_DIALOG,
     TWO_XX_AFTER_CANCEL,
     VALID,
     Case,
     Finding,
     Mutation,
 )
+from sipstatus._fuzz.subscribe import play_subscribe
 from sipstatus._fuzz.transport import Conversation
-from sipstatus._fuzz.verdict import judge, rejects
-from sipstatus._fuzz.wire import Wire, call_id, status_code
+from sipstatus._fuzz.verdict import judge
+from sipstatus._fuzz.wire import Wire, status_code
 from sipstatus._message import SipResponse
 from sipstatus._parse import parse
 from sipstatus._values import Challenge
@@ -365,41 +374,13 @@ def play_register(flow: Flow, make: MakeStep) -> None:
 
 
 PLAYERS: dict[str, Callable[[Flow, MakeStep], None]] = {
-    "invite": play_invite, "prack": play_prack, "register": play_register}
+    "invite": play_invite, "prack": play_prack, "register": play_register,
+    "subscribe": play_subscribe}
 
 
 def judge_flow(flow: Flow) -> list[Event]:
-    """The findings of a finished case: its state events, malformed messages from the
-    target, and 5xx answers to the broken message. Messages of other calls (late
-    retransmissions for an earlier case) are not judged; the same problem is reported once
-    per case."""
-    events = list(flow.events)
-    mutation = flow.mutation
-    broken = mutation is not None and mutation.label != VALID and rejects(mutation.data)
-    ours = {flow.dialog.call_id, None}
-    if mutation is not None:
-        ours.add(call_id(mutation.data))
-    tx = flow.broken_tx
-    seen: set[tuple[str, str]] = set()
-    for _, message in flow.received:
-        if call_id(message) not in ours:
-            continue
-        verdict = judge(message)
-        event: Event | None = None
-        if not verdict.well_formed:
-            detail = verdict.problem or "rejected"
-            if broken:
-                detail += " (the case is malformed too: the reply may copy it)"
-            event = Event(MALFORMED_REPLY, message, detail)
-        elif (broken and tx is not None and message in tx.responses
-              and verdict.status_code is not None and 500 <= verdict.status_code < 600):
-            kind = SERVER_ERROR_IN_DIALOG if flow.step in IN_DIALOG else SERVER_ERROR
-            event = Event(kind, message,
-                          f"{verdict.status_code} to a malformed {flow.step} message")
-        if event is not None and (event.kind, event.detail) not in seen:
-            seen.add((event.kind, event.detail))
-            events.append(event)
-    return events
+    """The findings of a finished case of a UAC scenario (``flow.judge_received``)."""
+    return judge_received(flow, flow.dialog.call_id, flow.step in IN_DIALOG)
 
 
 # --- reproducer files --------------------------------------------------------------------
@@ -530,6 +511,10 @@ def replayer(saved: Saved) -> MakeStep:
     """At the saved step, the saved broken message re-aimed at the new flow."""
 
     def make(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        if isinstance(tx, b.Answer):  # a response to the target's request (subscribe/notify)
+            data = adapt_answer(saved.broken, saved.original, tx.request)
+            return Mutation(data, saved.label, adapt_answer(saved.original, saved.original,
+                                                            tx.request))
         new = write(tx, routes, (), None)
         return Mutation(adapt(saved.broken, saved.original, new), saved.label, new)
 
