@@ -18,6 +18,7 @@ from sipstatus._fuzz import scenario
 from sipstatus._fuzz.dialog import Dialog, adapt, addresses, identifiers, tag_of, uri_of, write
 from sipstatus._fuzz.digest import Credentials
 from sipstatus._fuzz.model import Case, Mutation
+from sipstatus._fuzz.transport import Conversation
 from sipstatus._fuzz.wire import Wire
 
 LOCAL = b.Endpoint("UDP", "127.0.0.1", 40001)
@@ -699,3 +700,55 @@ def test_a_bye_crosses_a_pending_re_invite() -> None:
                                         "responses": {"100": 1, "487": 1}}
     assert steps["invite/bye"]["reached"] == 0  # the call is over
     assert case.data == uas.sent("BYE")[0] and events == []
+
+
+def test_over_tcp_a_closed_connection_is_reopened_to_end_the_call() -> None:
+    """A target that closes its TCP connection on the broken request: the flow's BYE goes
+    out on a new connection (at most ``MAX_RECONNECTIONS`` a case)."""
+
+    def closes_on_broken(data: bytes, uas: FakeUas) -> list[bytes]:
+        if b"X-Broken" in data:
+            uas.refused = True  # the peer closed the connection
+            return []
+        return _plain(data, uas)
+
+    def broken(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
+        data = write(tx, (*routes, b.Header("X-Broken", "1")), (), None)
+        return Mutation(data, "x-broken", write(tx, routes, (), None))
+
+    first = FakeUas(closes_on_broken)
+    first.local = b.Endpoint("TCP", "127.0.0.1", 40001)
+    opened: list[FakeUas] = []
+
+    def reopen(closed: Conversation) -> Conversation:
+        assert closed is (opened[-1] if opened else first) and closed.refused
+        opened.append(FakeUas(closes_on_broken))
+        opened[-1].local = first.local
+        return opened[-1]
+
+    coverage = scenario.Coverage()
+    case, events, _ = scenario.play(first, "invite", "invite/info", broken, 0.002, 0.05,
+                                    coverage, "t", TARGET, 1, lambda: None, reopen=reopen)
+    assert [_method(m) for m in first.got] == ["INVITE", "ACK", "INVITE", "ACK", "UPDATE",
+                                              "INFO"]
+    assert len(opened) == 1 and [_method(m) for m in opened[0].got] == ["BYE"]
+    report = coverage.as_dict()["invite"]
+    assert report["reconnections"] == 1
+    assert report["steps"]["invite/bye"]["responses"] == {"200": 1}
+    assert [kind for kind, _, _ in case.sequence].count("reconnected") == 1
+    assert events == []
+
+
+def test_over_udp_nothing_is_reopened() -> None:
+    calls: list[int] = []
+
+    def reopen(closed: Conversation) -> Conversation:
+        calls.append(1)
+        return closed
+
+    uas = FakeUas(lambda data, peer: [])
+    uas.refused = True  # (an ICMP port unreachable: the target is gone)
+    coverage = scenario.Coverage()
+    scenario.play(uas, "invite", "invite/bye", _valid, 0.002, 0.01, coverage, "t", TARGET, 1,
+                  lambda: None, reopen=reopen)
+    assert calls == [] and coverage.as_dict()["invite"]["reconnections"] == 0

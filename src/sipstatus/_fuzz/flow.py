@@ -24,7 +24,7 @@ from sipstatus._fuzz.model import (
     VALID,
     Mutation,
 )
-from sipstatus._fuzz.transport import Conversation
+from sipstatus._fuzz.transport import Conversation, Endless
 from sipstatus._fuzz.verdict import judge, rejects
 from sipstatus._fuzz.wire import Wire, call_id, cseq_method, status_code, top_via_branch
 
@@ -63,7 +63,9 @@ MAX_ACKS = 64
 #: Seconds to listen after a message that gets no response (an ACK) for what the target
 #: sends next (a retransmitted 2xx, a malformed reply).
 ACK_WAIT = 0.05
-#: Expires of the ``register`` scenario's bindings (seconds): short, so that a binding whose
+#: New connections a case may open when the target closed its TCP connection (say, after
+#: the broken message), so that the flow still ends cleanly.
+MAX_RECONNECTIONS = 2
 
 MakeStep = Callable[[str, b.Transaction, tuple[b.Header, ...]], Mutation]
 
@@ -84,6 +86,7 @@ class Coverage:
 
     def __init__(self) -> None:
         self.cases: Counter[str] = Counter()
+        self.reconnections: Counter[str] = Counter()
         self.steps: dict[str, dict[str, StepStats]] = {}
 
     def step(self, scenario: str, name: str) -> StepStats:
@@ -94,6 +97,7 @@ class Coverage:
         return {
             scenario: {
                 "cases": self.cases[scenario],
+                "reconnections": self.reconnections[scenario],
                 "steps": {
                     name: {"reached": s.reached, "fuzzed": s.fuzzed,
                            "responses": dict(sorted(s.responses.items()))}
@@ -136,8 +140,13 @@ class Flow:
     def __init__(self, conversation: Conversation, scenario: str, step: str, t1: float,
                  patience: float, coverage: Coverage, prefix: str, target: b.Endpoint,
                  pace: Callable[[], None], acks: dict[str, bytes] | None = None,
-                 credentials: Credentials | None = None) -> None:
+                 credentials: Credentials | None = None,
+                 reopen: Callable[[Conversation], Conversation] | None = None) -> None:
         self.conversation = conversation
+        # Over TCP: closes a conversation the target ended and opens the next one.
+        self.reopen = reopen if conversation.local.transport == "TCP" else None
+        self.reconnections = 0
+        self.endless: Endless | None = None  # a message that did not end, on any connection
         self.credentials = credentials
         self.pace = pace
         self.scenario = scenario
@@ -179,6 +188,13 @@ class Flow:
     def send(self, data: bytes, kind: str = "sent") -> None:
         if kind == "sent" and data is self.broken_data:
             kind, self.broken_data = "broken", None
+        if (self.conversation.refused and self.reopen is not None
+                and self.reconnections < MAX_RECONNECTIONS):
+            self.endless = self.endless or self.conversation.endless
+            self.conversation = self.reopen(self.conversation)
+            self.reconnections += 1
+            self.coverage.reconnections[self.scenario] += 1
+            self.note("reconnected", b"")
         self.note(kind, data)
         self.pace()
         self.conversation.send(data)

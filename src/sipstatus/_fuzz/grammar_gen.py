@@ -19,13 +19,17 @@ things about ``grammar/*.lark`` defeat that, and are fixed with ``explicit=`` st
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
+from collections.abc import Collection
 
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
+from lark import Lark
 from lark.exceptions import LarkError
-from lark.grammar import Symbol
+from lark.grammar import Rule, Symbol
+from lark.lexer import TerminalDef
 
 from sipstatus._grammar import parser
 
@@ -90,39 +94,52 @@ ASCII_ALPHABET = st.sampled_from("\t\r\n" + "".join(map(chr, range(0x20, 0x7F)))
 
 
 @functools.cache
-def _reachable_terminals(start: str) -> frozenset[str]:
-    """The terminals rule ``start`` can reach, and the ignored ones, from the rules the
-    parser compiled for all its start rules: a subset of what ``from_lark`` keeps for
-    ``start``, and all that it can draw. (Compiling the grammar for ``start`` to learn
-    this cost as much as ``from_lark``'s own compile: most of the strategy's making.)"""
+def _reachable(start: str) -> frozenset[str]:
+    """The names of the rules and terminals that rule ``start`` reaches, in the rules the
+    parser compiled for all its start rules."""
     expansions: dict[str, list[tuple[Symbol, ...]]] = {}
     for rule in parser().rules:
         expansions.setdefault(rule.origin.name, []).append(tuple(rule.expansion))
-    seen: set[str] = set()
-    reached = set(parser().grammar.ignore)
+    reached: set[str] = set()
     todo = [start]
     while todo:
         name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        for expansion in expansions.get(name, ()):
-            for symbol in expansion:
-                if symbol.is_term:
-                    reached.add(symbol.name)
-                else:
-                    todo.append(symbol.name)
+        if name not in reached:
+            reached.add(name)
+            for expansion in expansions.get(name, ()):
+                todo.extend(symbol.name for symbol in expansion)
     return frozenset(reached)
+
+
+class _CompiledGrammar:
+    """``parser().grammar`` as ``from_lark`` uses it: ``compile(start, ())`` gives the
+    terminals and rules the parser was compiled to, those that ``start`` reaches, instead of
+    compiling the grammar again (a second or so for each start rule). Lark's own compile
+    would also keep rules that ``start`` does not reach, which no draw from ``start`` uses."""
+
+    def compile(self, start: list[str], terminals_to_keep: Collection[str]
+                ) -> tuple[list[TerminalDef], list[Rule], list[str]]:
+        reached = frozenset().union(*map(_reachable, start))
+        ignore = list(parser().grammar.ignore)
+        return ([t for t in parser().terminals if t.name in reached or t.name in ignore],
+                [rule for rule in parser().rules if rule.origin.name in reached], ignore)
+
+
+@functools.cache
+def _generating_parser() -> Lark:
+    lark = copy.copy(parser())
+    lark.grammar = _CompiledGrammar()  # type: ignore[assignment]
+    return lark
 
 
 @functools.cache
 def grammar_text(start: str, *, ascii_only: bool = False) -> st.SearchStrategy[str]:
     """Strings that grammar rule ``start`` generates: latin-1 text, one char per octet
     (``ascii_only``: printable ASCII, HTAB and the CRLFs the rule itself writes)."""
-    used = _reachable_terminals(start)
+    used = _reachable(start)
     alphabet = ASCII_ALPHABET if ascii_only else WIRE_ALPHABET
     explicit = {k: v for k, v in explicit_terminals(ascii_only).items() if k in used}
-    return from_lark(parser(), start=start, explicit=explicit, alphabet=alphabet)
+    return from_lark(_generating_parser(), start=start, explicit=explicit, alphabet=alphabet)
 
 
 def accepted_by(start: str, text: str) -> bool:

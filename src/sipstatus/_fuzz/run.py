@@ -306,15 +306,21 @@ def _scenario_case(run: _Run, link: Link, prober: Prober, scenario: str, step: s
     """One case of a stateful scenario: play its flow, probe, note the findings."""
     settings = run.settings
     assert run.coverage is not None
-    conversation = link.exchange()
+    conversations = [link.exchange()]
+
+    def reopen(closed: Conversation) -> Conversation:
+        link.release(closed)
+        conversations.append(link.exchange())
+        return conversations[-1]
+
     run.count += 1
     try:
-        case, events, drained = sc.play(conversation, scenario, step, make, settings.t1,
+        case, events, drained = sc.play(conversations[0], scenario, step, make, settings.t1,
                                         settings.reply_wait, run.coverage, prefix,
                                         _endpoint(settings.target), run.count, run.pacer.wait,
-                                        run.acks, settings.credentials)
+                                        run.acks, settings.credentials, reopen)
     finally:
-        link.release(conversation)
+        link.release(conversations[-1])
     run.drained += drained
     run.labels[case.label] += 1
     run.recent.append(case)

@@ -392,7 +392,8 @@ def encode(case: Case) -> bytes:
     """A case's sequence as a reproducer file: a first line naming scenario, step and label,
     then one record per message: ``<kind> <step> <length>`` CRLF, the bytes, CRLF. Kinds:
     ``sent``, ``retransmitted``, ``received``, ``original`` (the well-formed message the
-    broken one was made from, never sent) and ``broken``."""
+    broken one was made from, never sent), ``broken`` and ``reconnected`` (no bytes: a new
+    TCP connection)."""
     out = [MAGIC + f" {case.scenario} {case.step} {case.label}\r\n".encode()]
     for kind, step, data in case.sequence:
         out.append(f"{kind} {step} {len(data)}\r\n".encode() + data + b"\r\n")
@@ -448,12 +449,15 @@ def is_sequence(data: bytes) -> bool:
 def play(conversation: Conversation, scenario: str, step: str, make: MakeStep, t1: float,
          patience: float, coverage: Coverage, prefix: str, target: b.Endpoint,
          index: int, pace: Callable[[], None], acks: dict[str, bytes] | None = None,
-         credentials: Credentials | None = None) -> tuple[Case, list[Event], int]:
+         credentials: Credentials | None = None,
+         reopen: Callable[[Conversation], Conversation] | None = None
+         ) -> tuple[Case, list[Event], int]:
     """Play one case of ``scenario`` broken at ``step``: the case (with its sequence), what
     was found in it (target-dead excepted: that is the caller's probe) and how many messages
-    were drained unjudged."""
+    were drained unjudged. Over TCP, ``reopen`` gives a new connection for the rest of the
+    flow when the target closed the one it had (:data:`flow.MAX_RECONNECTIONS` a case)."""
     flow = Flow(conversation, scenario, step, t1, patience, coverage, prefix, target, pace,
-                acks, credentials)
+                acks, credentials, reopen)
     coverage.cases[scenario] += 1
 
     def made(name: str, tx: b.Transaction, routes: tuple[b.Header, ...]) -> Mutation:
@@ -472,9 +476,9 @@ def play(conversation: Conversation, scenario: str, step: str, make: MakeStep, t
     case = Case(index, data, label, scenario=scenario, step=step, original=original,
                 sequence=tuple(flow.records))
     events = judge_flow(flow)
-    if conversation.endless is not None:
-        events.append(Event(ENDLESS_MESSAGE, conversation.endless.sample,
-                            conversation.endless.detail))
+    endless = flow.endless or flow.conversation.endless
+    if endless is not None:
+        events.append(Event(ENDLESS_MESSAGE, endless.sample, endless.detail))
     return case, events, flow.drained
 
 
