@@ -83,8 +83,8 @@ OPTIONS = {
     "report": {"-h", "--help", "-o", "--output", "--title", "--port"},
     "fuzz": {"-h", "--help", "--answer", "--listen", "--replay", "--cases", "--duration",
              "--rate", "--seed", "--malformed-ratio", "--methods", "--probe-timeout",
-             "--probe-retries", "--reply-wait", "--idle-timeout", "--out", "--overwrite", "-q",
-             "--quiet", "--scenario", "--t1", "--user", "--password"},
+             "--probe-retries", "--probe-user", "--reply-wait", "--idle-timeout", "--out",
+             "--overwrite", "-q", "--quiet", "--scenario", "--t1", "--user", "--password"},
 }
 
 #: The positional arguments (metavars) of each sub-command.
