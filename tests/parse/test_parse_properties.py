@@ -13,7 +13,7 @@ from parse_exercise import exercise
 
 import sipstatus
 from sipstatus import SipParseError
-from sipstatus._fuzz.grammar_gen import _generating_parser, accepted_by
+from sipstatus._fuzz.grammar_gen import generating_parser, accepted_by
 
 SEEDS = [case.data for case in corpus_cases()]
 
@@ -96,7 +96,7 @@ WIRE = st.sampled_from("\t\r\n" + "".join(map(chr, range(0x20, 0x7F)))
 
 def _heads() -> st.SearchStrategy[str]:
     # The parser, with the rules it was compiled to: from_lark need not compile the grammar.
-    return from_lark(_generating_parser(), start="sip_head", alphabet=WIRE)
+    return from_lark(generating_parser(), start="sip_head", alphabet=WIRE)
 
 
 @given(_heads())

@@ -126,7 +126,9 @@ class _CompiledGrammar:
 
 
 @functools.cache
-def _generating_parser() -> Lark:
+def generating_parser() -> Lark:
+    """The strict parser, with the rules it was compiled to as its grammar: what to give
+    ``hypothesis.extra.lark.from_lark`` so that it does not compile the grammar again."""
     lark = copy.copy(parser())
     lark.grammar = _CompiledGrammar()  # type: ignore[assignment]
     return lark
@@ -139,7 +141,7 @@ def grammar_text(start: str, *, ascii_only: bool = False) -> st.SearchStrategy[s
     used = _reachable(start)
     alphabet = ASCII_ALPHABET if ascii_only else WIRE_ALPHABET
     explicit = {k: v for k, v in explicit_terminals(ascii_only).items() if k in used}
-    return from_lark(_generating_parser(), start=start, explicit=explicit, alphabet=alphabet)
+    return from_lark(generating_parser(), start=start, explicit=explicit, alphabet=alphabet)
 
 
 def accepted_by(start: str, text: str) -> bool:
