@@ -13,7 +13,7 @@ from parse_exercise import exercise
 
 import sipstatus
 from sipstatus import SipParseError
-from sipstatus._fuzz.grammar_gen import generating_parser, accepted_by
+from sipstatus._fuzz.grammar_gen import accepted_by, generating_parser
 
 SEEDS = [case.data for case in corpus_cases()]
 
