@@ -7,6 +7,7 @@ expires, challenges, Retry-After parts ...), ``str``/``repr``/``hash`` of each, 
 from __future__ import annotations
 
 import contextlib
+import enum
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -20,9 +21,15 @@ ACCESSORS = tuple(ACCESSOR_KEYS)
 _LEAVES = (str, bytes, int, float, bool, type(None))
 
 
-def walk(value: Any, seen: list[Any], depth: int = 0) -> None:
+def walk(value: Any, seen: list[Any], depth: int = 0,
+         members: dict[int, int] | None = None) -> None:
     """Read every public attribute of ``value`` and of what they hold, recursively; a
-    ``SipParseError`` on one attribute does not stop the others."""
+    ``SipParseError`` on one attribute does not stop the others.
+
+    An enum member's public attributes are its enum's other members: each member is walked
+    again only from a shallower depth than before (``members``: the least depth each was
+    walked from, by id), as walking it again gives nothing new (6 members, 6 levels: 6**6
+    walks)."""
     if depth > 6:
         return
     if isinstance(value, float):
@@ -30,6 +37,11 @@ def walk(value: Any, seen: list[Any], depth: int = 0) -> None:
     if isinstance(value, _LEAVES):
         seen.append(value)
         return
+    if isinstance(value, enum.Enum):
+        members = {} if members is None else members
+        if members.get(id(value), depth + 1) <= depth:
+            return
+        members[id(value)] = depth
     seen.extend((str(value), repr(value)))
     with contextlib.suppress(TypeError):  # unhashable containers
         hash(value)
@@ -40,12 +52,12 @@ def walk(value: Any, seen: list[Any], depth: int = 0) -> None:
         if pairs is not None:
             seen.append(pairs())
         for key, item in items:
-            walk(key, seen, depth + 1)
-            walk(item, seen, depth + 1)
+            walk(key, seen, depth + 1, members)
+            walk(item, seen, depth + 1, members)
         return
     if isinstance(value, tuple | list):
         for item in value:
-            walk(item, seen, depth + 1)
+            walk(item, seen, depth + 1, members)
         return
     for name in dir(type(value)):
         if name.startswith("_"):
@@ -56,7 +68,7 @@ def walk(value: Any, seen: list[Any], depth: int = 0) -> None:
             continue
         if callable(item):
             continue
-        walk(item, seen, depth + 1)
+        walk(item, seen, depth + 1, members)
 
 
 def exercise(message: SipRequest | SipResponse) -> list[Any]:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -253,14 +254,17 @@ _URI_PARAM_GUARD = (rf"(?!{_PARAM_OCTET}++(?:={_PARAM_OCTET}++)?+"
 
 def _abnf_form(pattern: str) -> str:
     """``pattern`` with the speed-only forms undone: DOMAINLABEL as the ABNF writes it, no
-    HOST guard, and every possessive run of one-octet characters back to one octet a
-    branch (the per-octet alternation the ABNF transcribes)."""
+    HOST guard, every possessive run of one-octet characters back to one octet a branch
+    (the per-octet alternation the ABNF transcribes), and every possessive repeat back to a
+    greedy one."""
     pattern = pattern.replace(_DOMAINLABEL_RUN, _DOMAINLABEL_ABNF).replace(_HOST_GUARD, "")
-    return pattern.replace(_URI_PARAM_GUARD, "").replace("]++", "]")
+    pattern = pattern.replace(_URI_PARAM_GUARD, "").replace("]++", "]")
+    return pattern.replace(")*+", ")*").replace("]*+", "]*")
 
 
 _RUN_TERMINALS = ("QUOTED_STRING", "GEN_VALUE", "CTEXT", "HOST_TOKEN", "WARN_AGENT",
-                  "ADDR_SPEC", "BARE_ADDR_SPEC", "REQUEST_URI")
+                  "ADDR_SPEC", "BARE_ADDR_SPEC", "REQUEST_URI", "HEADER_VALUE",
+                  "TEXT_UTF8_TRIM")
 _RUN_CHARS = "abAZ09-.:;@%?/&=+$,!~*'()[]<>\"\\ \t_`{}#\x7f\xc3\xa9\x80\xff"
 _RUN_PIECES = ("sip:", "sips:", "tel:", "alice", "+1555", "@", "192.0.2.4", "10.1", "a-b", "-",
                ".", "example.com", "1.2.3.4a", ":5060", ";lr", ";user=phone", "%41", "%4",
@@ -273,6 +277,8 @@ def test_run_terminals_are_what_the_test_undoes() -> None:
     patterns = {name: parser().get_terminal(name).pattern.to_regexp()
                 for name in _RUN_TERMINALS}
     assert "]++" in patterns["QUOTED_STRING"] and "]++" in patterns["CTEXT"]
+    assert ")*+" in patterns["QUOTED_STRING"] and ")*+" in patterns["HEADER_VALUE"]
+    assert ")*+" in patterns["TEXT_UTF8_TRIM"] and "]*+" in patterns["HEADER_VALUE"]
     assert _DOMAINLABEL_RUN in patterns["HOST_TOKEN"] and _HOST_GUARD in patterns["HOST_TOKEN"]
     assert "]++" in patterns["ADDR_SPEC"] and "]++" in patterns["BARE_ADDR_SPEC"]  # (BARE_)USER
     assert _URI_PARAM_GUARD in patterns["ADDR_SPEC"] and _URI_PARAM_GUARD in patterns[
@@ -290,4 +296,34 @@ def test_run_terminals_change_no_match(name: str, text: str) -> None:
     fast, abnf = re.compile(pattern), re.compile(_abnf_form(pattern))
     for start in range(len(text) + 1):
         found, expected = fast.match(text, start), abnf.match(text, start)
+        assert (found and found.end()) == (expected and expected.end()), (text, start)
+
+
+@functools.cache
+def _composed_forms() -> dict[str, str]:
+    """HEADER_VALUE, TEXT_UTF8_TRIM and QUOTED_STRING as the ABNF composes them, from the
+    grammar's own UTF8_NONASCII and UTF8_CONT (the terminals write them out as one possessive
+    regex each)."""
+    terminals, _rules, _ignore = parser().grammar.compile(["sip_head"],
+                                                          {"UTF8_NONASCII", "UTF8_CONT"})
+    regex = {t.name: t.pattern.to_regexp() for t in terminals}
+    nonascii, cont = regex["UTF8_NONASCII"], regex["UTF8_CONT"]
+    char = f"(?:[!-~]|{nonascii})"  # TEXT-UTF8char
+    value_char = f"(?:{char}|{cont})"  # TEXT-UTF8char / UTF8-CONT
+    pair = r"\\[\x00-\x09\x0b\x0c\x0e-\x7f]"  # quoted-pair
+    return {"TEXT_UTF8_TRIM": f"{char}(?:[ \t]*{char})*",
+            "HEADER_VALUE": f"{value_char}(?:[ \t]*{value_char})*",
+            "QUOTED_STRING": f'"(?:[ \t!#-\\[\\]-~]|{nonascii}|{pair})*"'}
+
+
+@pytest.mark.parametrize("name", ["TEXT_UTF8_TRIM", "HEADER_VALUE", "QUOTED_STRING"])
+@settings(max_examples=150)
+@given(text=st.text(st.sampled_from(_RUN_CHARS + "\xe2\xf0\xfc\xbf\x8f"), max_size=40)
+       | st.lists(st.sampled_from((*_RUN_PIECES, "\xe2\x80\xb9", "\xf0\x9f\x98\x80")),
+                  max_size=8).map("".join))
+def test_written_out_terminals_equal_their_composed_form(name: str, text: str) -> None:
+    written = re.compile(parser().get_terminal(name).pattern.to_regexp())
+    composed = re.compile(_composed_forms()[name])
+    for start in range(len(text) + 1):
+        found, expected = written.match(text, start), composed.match(text, start)
         assert (found and found.end()) == (expected and expected.end()), (text, start)
