@@ -167,6 +167,19 @@ def test_packet_payloads_counts_and_reports() -> None:
                         "offset 0 (expected \"HEP3\")"]
 
 
+def test_a_correlation_id_is_forwarded() -> None:
+    # What a B2BUA's capture agent tags (HEP chunk 0x0011) goes on to the next collector.
+    message = b"OPTIONS sip:a SIP/2.0\r\nCall-ID: leg-b\r\n\r\n"
+    tagged = encode(HepPacket(payload_type=1, payload=message, correlation_id="leg-a"))
+    plain = encode(HepPacket(payload_type=1, payload=message))
+    got = list(packet_payloads([tagged, plain], HepStats(), lambda _p: None))
+    assert [packet_of(p).correlation_id for p in got] == ["leg-a", None]
+    assert packet_of(got[0], correlation_id="other").correlation_id == "other"
+    again = list(packet_payloads([encode(packet_of(p)) for p in got], HepStats(),
+                                 lambda _p: None))
+    assert [getattr(p[8], "correlation_id", None) for p in again] == ["leg-a", None]
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("hep://127.0.0.1:9060", ("udp", "127.0.0.1", 9060)),
     ("hep+udp://[::1]:9", ("udp", "::1", 9)),

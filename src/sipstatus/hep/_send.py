@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 
+from sipstatus.capture._legs import Correlated
 from sipstatus.hep._codec import (
     FAMILY_IPV4,
     FAMILY_IPV6,
@@ -21,8 +22,11 @@ _PROTOCOLS = {"udp": 17, "tcp": 6, "sctp": 132}
 
 def packet_of(payload: Payload, *, node_id: int | None = None, node_name: str | None = None,
               correlation_id: str | None = None, compressed: bool = False) -> HepPacket:
-    """The HEP packet carrying one SIP message (payload type SIP)."""
+    """The HEP packet carrying one SIP message (payload type SIP); a message that came with a
+    correlation id (HEP in) keeps it unless ``correlation_id`` is given."""
     _frame, sec, nsec, src, sport, dst, dport, transport, data, _problem, _cut = payload
+    if correlation_id is None and isinstance(data, Correlated):
+        correlation_id = data.correlation_id
     v6 = ":" in src or ":" in dst
     proto = _PROTOCOLS.get(transport)
     if proto is None:
