@@ -84,7 +84,8 @@ OPTIONS = {
     "fuzz": {"-h", "--help", "--answer", "--listen", "--replay", "--cases", "--duration",
              "--rate", "--seed", "--malformed-ratio", "--methods", "--probe-timeout",
              "--probe-retries", "--probe-user", "--reply-wait", "--idle-timeout", "--out",
-             "--overwrite", "-q", "--quiet", "--scenario", "--t1", "--user", "--password"},
+             "--skip-label", "--overwrite", "-q", "--quiet", "--scenario", "--t1", "--user",
+             "--password"},
 }
 
 #: The positional arguments (metavars) of each sub-command.

@@ -147,3 +147,31 @@ def test_all_scenarios_take_turns(
     assert register["register/initial"]["responses"] == {"404": 2}
     assert register["register/auth"]["reached"] == 0
     assert process.poll() is None
+
+
+def test_skipped_labels_are_never_drawn(
+    dialog_target: tuple[int, subprocess.Popen[bytes]], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sipstatus.strategies import MUTATION_LABELS
+
+    port, process = dialog_target
+    kept = ("nul-byte", "bare-lf")
+    skipped = [label for label in MUTATION_LABELS if label not in kept]
+    out = tmp_path / "out"
+    _cli.main(["fuzz", f"udp:127.0.0.1:{port}", "--scenario", "request", "--scenario",
+               "invite", "--cases", "8", "--seed", "2", "--malformed-ratio", "1",
+               "--out", str(out), *FAST,
+               *(arg for label in skipped for arg in ("--skip-label", label))])
+    report = _report(out)
+    labels = report["labels"]
+    assert isinstance(labels, dict) and set(labels) <= {*kept, "unreached"}
+    assert set(labels) & set(kept)  # (every case is broken: --malformed-ratio 1)
+    assert report["skipped_labels"] == skipped and report["target_alive"] is True
+    assert process.poll() is None
+    target = f"udp:127.0.0.1:{port}"
+    assert _cli.main(["fuzz", target, "--skip-label", "no-such-label"]) == 2
+    assert "--skip-label: not a mutation label: no-such-label" in capsys.readouterr().err
+    assert _cli.main(["fuzz", target, *(arg for label in MUTATION_LABELS
+                                        for arg in ("--skip-label", label))]) == 2
+    assert "every mutation label is skipped" in capsys.readouterr().err

@@ -181,10 +181,18 @@ def test_base_strategy_is_used() -> None:
     assert case.data in (b"\x00" + BASE, b"\r\n\x00" + BASE)  # shrunk: one NUL, up front
 
 
+@settings(max_examples=40, deadline=None)
+@given(sips.malformed(base=st.just(BASE), labels=("nul-byte", "bare-lf", "via-flood")))
+def test_labels_choose_the_mutations(case: sips.Mutation) -> None:
+    assert case.label in ("nul-byte", "bare-lf", "via-flood") and case.original == BASE
+
+
 @pytest.mark.parametrize(
     "make",
     [lambda: sips.responses(codes=[99]), lambda: sips.responses(codes=[]),
-     lambda: sips.requests(methods=["IN VITE"]), lambda: sips.status_lines(codes=[700])],
+     lambda: sips.requests(methods=["IN VITE"]), lambda: sips.status_lines(codes=[700]),
+     lambda: sips.malformed(labels=["nul-byte", "no-such-label"]),
+     lambda: sips.malformed(labels=[])],
 )
 def test_invalid_arguments(make: object) -> None:
     with pytest.raises(InvalidArgument):

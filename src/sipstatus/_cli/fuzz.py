@@ -125,6 +125,9 @@ def register(subparsers: Any) -> None:
                        help="share of cases that are mutated rather than valid (default: 0.5)")
     cases.add_argument("--methods", metavar="M,M",
                        help="request methods to generate (default: all 14)")
+    cases.add_argument("--skip-label", action="append", metavar="LABEL",
+                       help="never break a message this way (repeatable; e.g. a crash "
+                            "already found, to go on fuzzing past it)")
     cases.add_argument("--t1", type=_positive(float), default=0.5, metavar="SECONDS",
                        help="--scenario: RFC 3261 timer T1 of the transactions: UDP "
                             "retransmits after T1, 2*T1, ...; gives up after 64*T1 "
@@ -207,6 +210,18 @@ def run(args: argparse.Namespace) -> int:
         bad = [m for m in methods if not _TOKEN.fullmatch(m)]
         if bad or not methods:
             return _fail(f"--methods: not a method token: {', '.join(bad) or args.methods!r}")
+    labels = None
+    if args.skip_label:
+        from sipstatus._fuzz.mutations import LABELS
+
+        unknown = sorted(set(args.skip_label) - set(LABELS))
+        if unknown:
+            return _fail(f"--skip-label: not a mutation label: {', '.join(unknown)} "
+                         "(the labels are listed in docs/fuzzing.md)")
+        labels = tuple(label for label in LABELS if label not in args.skip_label)
+        if not labels:
+            return _fail("--skip-label: every mutation label is skipped "
+                         "(--malformed-ratio 0 sends valid messages only)")
     settings = Settings(
         target=target,
         answer=args.answer,
@@ -226,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
             for name in (SCENARIOS if chosen == "all" else (chosen,)))),
         t1=args.t1,
         probe_user=args.probe_user,
+        labels=labels,
         credentials=(Credentials(args.user or "sipstatus-fuzz", args.password or "")
                      if args.user is not None or args.password is not None else None),
     )

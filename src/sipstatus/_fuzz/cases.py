@@ -56,12 +56,17 @@ def _malformed_share(data: st.DataObject, ratio: float) -> bool:
     return data.draw(st.integers(0, 999), label="malformed?") < round(ratio * 1000)
 
 
+#: The mutation labels a run draws from (``--skip-label`` leaves some out); None: all.
+Labels = tuple[str, ...] | None
+
+
 def request_cases(
     seed: int,
     ratio: float,
     methods: tuple[str, ...] | None,
     local: Callable[[], Endpoint],
     remote: Endpoint,
+    labels: Labels = None,
 ) -> Callable[[], Mutation]:
     """Requests to send: valid ones (label ``valid``) and mutated ones, ``ratio`` of them
     mutated. Vias name ``local()`` (with rport) so that replies come back; Request-URI and
@@ -70,14 +75,15 @@ def request_cases(
     def make(data: st.DataObject) -> Mutation:
         valid = sips.request_bytes(sips.methods_strategy(methods), local(), remote)
         if _malformed_share(data, ratio):
-            return data.draw(sips.malformed(valid))
+            return data.draw(sips.malformed(valid, labels=labels))
         message = data.draw(valid)
         return Mutation(message, VALID, message)
 
     return Drawer(make, seed).draw
 
 
-def answer_cases(seed: int, ratio: float, local: Endpoint) -> Callable[[bytes], Mutation]:
+def answer_cases(seed: int, ratio: float, local: Endpoint,
+                 labels: Labels = None) -> Callable[[bytes], Mutation]:
     """Responses to requests the target sent: valid (echoing its Via/From/To/Call-ID/CSeq) or
     mutated, ``ratio`` of them mutated."""
     request = [b""]
@@ -85,7 +91,7 @@ def answer_cases(seed: int, ratio: float, local: Endpoint) -> Callable[[bytes], 
     def make(data: st.DataObject) -> Mutation:
         valid = sips.answers(request[0], local)
         if _malformed_share(data, ratio):
-            return data.draw(sips.malformed(valid))
+            return data.draw(sips.malformed(valid, labels=labels))
         message = data.draw(valid)
         return Mutation(message, VALID, message)
 
@@ -101,7 +107,7 @@ def answer_cases(seed: int, ratio: float, local: Endpoint) -> Callable[[bytes], 
 StepMaker = Callable[[b.Transaction, tuple[b.Header, ...]], Mutation]
 
 
-def step_cases(seed: int, ratio: float) -> StepMaker:
+def step_cases(seed: int, ratio: float, labels: Labels = None) -> StepMaker:
     """The message sent at a scenario's fuzzed step: the step's request (``tx``, with the
     dialog's Route fields ``routes``) with method-specific headers and body drawn as
     :func:`sipstatus.strategies.requests` draws them (but for those the step gives in
@@ -115,7 +121,7 @@ def step_cases(seed: int, ratio: float) -> StepMaker:
         if isinstance(tx, b.Answer):
             answer = sips.answers(tx.request, tx.local or Endpoint("UDP", "invalid", 0))
             if _malformed_share(data, ratio):
-                return data.draw(sips.malformed(answer))
+                return data.draw(sips.malformed(answer, labels=labels))
             message = data.draw(answer)
             return Mutation(message, VALID, message)
         extra, body = data.draw(sips.request_parts(tx))
@@ -123,7 +129,7 @@ def step_cases(seed: int, ratio: float) -> StepMaker:
         extra = tuple(header for header in extra if header.name.lower() not in given)
         valid = bytes(b.request(tx, (*routes, *extra), body, b.Style()))
         if _malformed_share(data, ratio):
-            return data.draw(sips.malformed(st.just(valid)))
+            return data.draw(sips.malformed(st.just(valid), labels=labels))
         return Mutation(valid, VALID, valid)
 
     drawer = Drawer(make, seed)
@@ -135,7 +141,8 @@ def step_cases(seed: int, ratio: float) -> StepMaker:
     return at_step
 
 
-def response_cases(seed: int, ratio: float) -> Callable[[bytes], Mutation]:
+def response_cases(seed: int, ratio: float,
+                   labels: Labels = None) -> Callable[[bytes], Mutation]:
     """The response sent at a step of the ``answer`` scenario: the step's well-formed
     response as it is or, ``ratio`` of the time, broken by one of the labelled mutations."""
     box: list[bytes] = []
@@ -143,7 +150,7 @@ def response_cases(seed: int, ratio: float) -> Callable[[bytes], Mutation]:
     def make(data: st.DataObject) -> Mutation:
         valid = box[-1]
         if _malformed_share(data, ratio):
-            return data.draw(sips.malformed(st.just(valid)))
+            return data.draw(sips.malformed(st.just(valid), labels=labels))
         return Mutation(valid, VALID, valid)
 
     drawer = Drawer(make, seed)

@@ -21,7 +21,8 @@ report.json::
 Every finding names its ``scenario`` and ``step`` (``request`` for the out-of-dialog mode);
 the finding file of a case of another scenario is its whole sequence (``scenario.encode``),
 which ``--replay`` plays again. With ``--scenario``, ``scenarios`` counts per scenario the
-cases and, per step, how often it was reached and fuzzed and the responses it got.
+cases and, per step, how often it was reached and fuzzed and the responses it got. With
+``--skip-label``, ``skipped_labels`` lists the mutation labels the run never drew.
 
 In ``--answer`` mode a finding also has ``request_file``: the target's request the case
 answered, which ``--replay`` uses to aim the case at a new request. A ``target-dead``
@@ -54,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from sipstatus._fuzz.model import Finding
+from sipstatus._fuzz.mutations import LABELS
 from sipstatus._fuzz.run import Outcome, Settings
 from sipstatus._fuzz.scenario import encode
 
@@ -123,6 +125,8 @@ def report(settings: Settings, outcome: Outcome) -> dict[str, Any]:
         "drained": outcome.drained,
         "target_alive": outcome.target_alive,
         **({"scenarios": outcome.scenarios} if outcome.scenarios else {}),
+        **({"skipped_labels": [label for label in LABELS if label not in settings.labels]}
+           if settings.labels is not None else {}),
     }
 
 

@@ -86,6 +86,7 @@ class Settings:
     t1: float = 0.5  # RFC 3261 Timer T1 of the scenarios' transactions (seconds)
     credentials: Credentials | None = None  # --user/--password (scenario register)
     probe_user: str | None = None  # --probe-user: probe an element behind a proxy
+    labels: tuple[str, ...] | None = None  # mutation labels drawn (--skip-label); None: all
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,12 +345,12 @@ def run_send(settings: Settings, log: Log) -> Outcome:
             raise LinkError(f"{settings.target} does not answer OPTIONS{_never_ended(first)}: "
                             "nothing to fuzz")
         cases = request_cases(settings.seed, settings.malformed_ratio, settings.methods,
-                              lambda: local[0], target)
+                              lambda: local[0], target, settings.labels)
         scenarios = settings.scenarios or ("request",)
         if scenarios != ("request",):
             run.coverage = sc.Coverage()
         steps = {s: sc.steps_of(s, settings.seed) for s in scenarios if s != "request"}
-        at_step = step_cases(settings.seed, settings.malformed_ratio)
+        at_step = step_cases(settings.seed, settings.malformed_ratio, settings.labels)
         token = sc.run_token(settings.seed)
         stopped = "cases" if settings.cases is not None else "duration"
         try:
@@ -385,7 +386,8 @@ def run_answer(settings: Settings, log: Log) -> Outcome:
     inbox, prober, link = _answer_side(settings, run)
     try:
         _first_request(run, inbox, prober)
-        answers = answer_cases(settings.seed, settings.malformed_ratio, inbox.local)
+        answers = answer_cases(settings.seed, settings.malformed_ratio, inbox.local,
+                               settings.labels)
         stopped = "cases" if settings.cases is not None else "duration"
         last: Case | None = None
         calls: dict[str, Case] = {}  # Call-ID -> the latest case that answered in that call
@@ -474,8 +476,8 @@ def run_answer_scenario(settings: Settings, log: Log) -> Outcome:
     inbox, prober, link = _answer_side(settings, run)
     try:
         _first_request(run, inbox, prober)
-        at_step = step_cases(settings.seed, settings.malformed_ratio)
-        respond = response_cases(settings.seed, settings.malformed_ratio)
+        at_step = step_cases(settings.seed, settings.malformed_ratio, settings.labels)
+        respond = response_cases(settings.seed, settings.malformed_ratio, settings.labels)
         makers = ans.Makers(lambda _name, tx, routes: at_step(tx, routes),
                             lambda _name, plain: respond(plain))
         steps = sc.steps_of(ans.SCENARIO, settings.seed)

@@ -11,7 +11,7 @@ grammar (:func:`_grammar_values`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 try:
     from hypothesis import assume
@@ -27,6 +27,7 @@ from sipstatus._fuzz.grammar_gen import accepted_by, grammar_text
 from sipstatus._fuzz.model import Mutation
 from sipstatus._fuzz.mutations import LABELS as LABELS
 from sipstatus._fuzz.mutations import MUTATORS as MUTATORS
+from sipstatus._fuzz.mutations import Mutator
 from sipstatus._fuzz.wire import Wire
 from sipstatus._registry import VALUE_RULES, header_key
 
@@ -637,15 +638,17 @@ def answers(draw: st.DrawFn, request: bytes, local: b.Endpoint) -> bytes:
 
 
 @st.composite
-def _mutations(draw: st.DrawFn, base: st.SearchStrategy[bytes]) -> Mutation:
+def _mutations(draw: st.DrawFn, base: st.SearchStrategy[bytes],
+               mutators: tuple[tuple[str, Mutator], ...]) -> Mutation:
     original = draw(base)
-    label, mutator = draw(st.sampled_from(MUTATORS))
+    label, mutator = draw(st.sampled_from(mutators))
     data = mutator(draw, Wire.split(original))
     assume(data != original)
     return Mutation(data, label, original)
 
 
-def malformed(base: st.SearchStrategy[bytes] | None = None) -> st.SearchStrategy[Mutation]:
+def malformed(base: st.SearchStrategy[bytes] | None = None, *,
+              labels: Collection[str] | None = None) -> st.SearchStrategy[Mutation]:
     """Messages broken in one of the ways that have broken real SIP stacks.
 
     ``base`` is a strategy of well-formed messages to break (default: a mix of
@@ -656,5 +659,15 @@ def malformed(base: st.SearchStrategy[bytes] | None = None) -> st.SearchStrategy
     numbers, missing/duplicated/empty headers, thousands of Via headers, unbalanced quotes and
     angle brackets, bad IPv6 references, bad URIs and Vias, truncation, wrong multipart
     boundaries, ...) and the ``original``. Cases stay under 60,000 bytes (one UDP datagram).
+
+    ``labels``: break messages only in these ways (default: every one); InvalidArgument names
+    the labels that are not in :data:`MUTATION_LABELS`.
     """
-    return _mutations(st.one_of(requests(), responses()) if base is None else base)
+    mutators = MUTATORS
+    if labels is not None:
+        unknown = sorted(set(labels) - set(MUTATION_LABELS))
+        if unknown or not labels:
+            raise InvalidArgument(
+                f"not mutation labels: {', '.join(unknown) or '(none given)'}")
+        mutators = tuple((label, mutator) for label, mutator in MUTATORS if label in labels)
+    return _mutations(st.one_of(requests(), responses()) if base is None else base, mutators)
