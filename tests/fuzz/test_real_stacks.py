@@ -3,13 +3,15 @@ tests/fuzz/kamailio.cfg, UDP and TCP) in the default mode, SIPp as a UAC in --an
 ``--scenario invite`` through Kamailio as a record-routing stateful proxy
 (tests/fuzz/kamailio-proxy.cfg) in front of SIPp as a UAS (UDP and TCP), and
 ``--scenario register`` against Kamailio as a registrar with Digest authentication
-(tests/fuzz/kamailio-registrar.cfg; MD5 and SHA-256, qop=auth), and ``--scenario prack``
-against SIPp as a UAS that sends a reliable 183 (tests/fuzz/sipp-uas-100rel.xml), and
-``--scenario subscribe`` against SIPp as a notifier (tests/fuzz/sipp-notifier.xml).
+(tests/fuzz/kamailio-registrar.cfg; MD5 and SHA-256, qop=auth), ``--scenario prack``
+against SIPp as a UAS that sends a reliable 183 (tests/fuzz/sipp-uas-100rel.xml), straight
+and behind Kamailio, and ``--scenario subscribe`` against SIPp as a notifier
+(tests/fuzz/sipp-notifier.xml).
 Skipped, with the reason, where the Debian packages kamailio / sip-tester are missing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -290,24 +292,38 @@ def test_register_scenario_authenticates_refreshes_and_unregisters(
         assert finding["kind"] != "target-dead"
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize(("transport", "through"), [("udp", "direct"), ("tcp", "direct"),
+                                                    ("udp", "proxy"), ("tcp", "proxy")])
 def test_prack_scenario_gets_the_reliable_provisional_response_acknowledged(
-    transport: str, tmp_path: Path
+    transport: str, through: str, tmp_path: Path
 ) -> None:
+    """SIPp with a reliable 183, straight or behind Kamailio as a stateful proxy (which relays
+    the PRACK in the early dialog; the probe reaches SIPp with --probe-user)."""
     sipp = need("sipp", "sip-tester")
-    port = free_port()
-    argv = [sipp, "-sf", str(SIPP_UAS_100REL), "-i", "127.0.0.1", "-p", str(port), "-aa",
+    uas = free_port()
+    argv = [sipp, "-sf", str(SIPP_UAS_100REL), "-i", "127.0.0.1", "-p", str(uas), "-aa",
             "-nostdin", "-m", "100000"]
-    if transport == "tcp":
+    direct_tcp = transport == "tcp" and through == "direct"
+    if direct_tcp:
         argv += ["-t", "tn", "-max_socket", "100"]
     cases = 8
-    with started(argv, tmp_path / "sipp.log") as process:
-        if transport == "udp":
-            wait_for_udp_sip(port)
+    with contextlib.ExitStack() as stack:
+        process = stack.enter_context(started(argv, tmp_path / "sipp.log"))
+        if direct_tcp:
+            wait_listening(uas)
         else:
-            wait_listening(port)
+            wait_for_udp_sip(uas)
+        port, probe = uas, []
+        if through == "proxy":
+            port, probe = free_port(), ["--probe-user", "service"]
+            stack.enter_context(started(
+                [need("kamailio", "kamailio"), "-f", str(KAMAILIO_PROXY_CFG), "-DD", "-E",
+                 "-m", "64", "-M", "8", "-Y", str(tmp_path), "-w", str(tmp_path),
+                 "-A", f'UAS="sip:127.0.0.1:{uas}"', "-l", f"udp:127.0.0.1:{port}",
+                 "-l", f"tcp:127.0.0.1:{port}"], tmp_path / "kamailio.log"))
+            wait_for_udp_sip(port)
         status, report = _run([f"{transport}:127.0.0.1:{port}", "--scenario", "prack",
-                               "--cases", str(cases), "--seed", "3", "--t1", "0.01"],
+                               "--cases", str(cases), "--seed", "3", "--t1", "0.01", *probe],
                               tmp_path / "out")
         assert process.poll() is None, "sipp exited"
     assert report["stopped"] == "cases" and report["cases"] == cases
