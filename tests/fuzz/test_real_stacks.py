@@ -6,7 +6,7 @@ tests/fuzz/kamailio.cfg, UDP and TCP) in the default mode, SIPp as a UAC in --an
 (tests/fuzz/kamailio-registrar.cfg; MD5 and SHA-256, qop=auth), ``--scenario prack``
 against SIPp as a UAS that sends a reliable 183 (tests/fuzz/sipp-uas-100rel.xml), straight
 and behind Kamailio, and ``--scenario subscribe`` against SIPp as a notifier
-(tests/fuzz/sipp-notifier.xml).
+(tests/fuzz/sipp-notifier.xml), straight and behind Kamailio.
 Skipped, with the reason, where the Debian packages kamailio / sip-tester are missing."""
 
 from __future__ import annotations
@@ -292,8 +292,23 @@ def test_register_scenario_authenticates_refreshes_and_unregisters(
         assert finding["kind"] != "target-dead"
 
 
-@pytest.mark.parametrize(("transport", "through"), [("udp", "direct"), ("tcp", "direct"),
-                                                    ("udp", "proxy"), ("tcp", "proxy")])
+def _proxy_in_front(stack: contextlib.ExitStack, uas: int, tmp_path: Path) -> int:
+    """Start Kamailio as a stateful proxy in front of the UAS on port ``uas`` (until the
+    stack closes); its port, UDP and TCP."""
+    port = free_port()
+    stack.enter_context(started(
+        [need("kamailio", "kamailio"), "-f", str(KAMAILIO_PROXY_CFG), "-DD", "-E", "-m", "64",
+         "-M", "8", "-Y", str(tmp_path), "-w", str(tmp_path), "-A", f'UAS="sip:127.0.0.1:{uas}"',
+         "-l", f"udp:127.0.0.1:{port}", "-l", f"tcp:127.0.0.1:{port}"],
+        tmp_path / "kamailio.log"))
+    wait_for_udp_sip(port)
+    return port
+
+
+THROUGH = [("udp", "direct"), ("tcp", "direct"), ("udp", "proxy"), ("tcp", "proxy")]
+
+
+@pytest.mark.parametrize(("transport", "through"), THROUGH)
 def test_prack_scenario_gets_the_reliable_provisional_response_acknowledged(
     transport: str, through: str, tmp_path: Path
 ) -> None:
@@ -315,13 +330,7 @@ def test_prack_scenario_gets_the_reliable_provisional_response_acknowledged(
             wait_for_udp_sip(uas)
         port, probe = uas, []
         if through == "proxy":
-            port, probe = free_port(), ["--probe-user", "service"]
-            stack.enter_context(started(
-                [need("kamailio", "kamailio"), "-f", str(KAMAILIO_PROXY_CFG), "-DD", "-E",
-                 "-m", "64", "-M", "8", "-Y", str(tmp_path), "-w", str(tmp_path),
-                 "-A", f'UAS="sip:127.0.0.1:{uas}"', "-l", f"udp:127.0.0.1:{port}",
-                 "-l", f"tcp:127.0.0.1:{port}"], tmp_path / "kamailio.log"))
-            wait_for_udp_sip(port)
+            port, probe = _proxy_in_front(stack, uas, tmp_path), ["--probe-user", "service"]
         status, report = _run([f"{transport}:127.0.0.1:{port}", "--scenario", "prack",
                                "--cases", str(cases), "--seed", "3", "--t1", "0.01", *probe],
                               tmp_path / "out")
@@ -350,25 +359,32 @@ def test_prack_scenario_gets_the_reliable_provisional_response_acknowledged(
         assert finding["kind"] != "target-dead"
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize(("transport", "through"), THROUGH)
 def test_subscribe_scenario_subscribes_refreshes_and_unsubscribes(
-    transport: str, tmp_path: Path
+    transport: str, through: str, tmp_path: Path
 ) -> None:
+    """SIPp as the notifier, straight or behind Kamailio (which relays SIPp's NOTIFYs to the
+    subscriber's Contact by the route set; over TCP on the subscriber's own connection)."""
     sipp = need("sipp", "sip-tester")
-    port = free_port()
-    argv = [sipp, "-sf", str(SIPP_NOTIFIER), "-i", "127.0.0.1", "-p", str(port), "-aa",
+    uas = free_port()
+    argv = [sipp, "-sf", str(SIPP_NOTIFIER), "-i", "127.0.0.1", "-p", str(uas), "-aa",
             "-nostdin", "-m", "100000"]
-    if transport == "tcp":
+    direct_tcp = transport == "tcp" and through == "direct"
+    if direct_tcp:
         argv += ["-t", "tn", "-max_socket", "100"]
     cases = 8  # two rounds of the four steps
-    with started(argv, tmp_path / "sipp.log") as process:
-        if transport == "udp":
-            wait_for_udp_sip(port)
+    with contextlib.ExitStack() as stack:
+        process = stack.enter_context(started(argv, tmp_path / "sipp.log"))
+        if direct_tcp:
+            wait_listening(uas)
         else:
-            wait_listening(port)
+            wait_for_udp_sip(uas)
+        port, probe = uas, []
+        if through == "proxy":
+            port, probe = _proxy_in_front(stack, uas, tmp_path), ["--probe-user", "service"]
         # (seed 1 draws no via-flood: SIPp as a UAS crashes on one, see docs/fuzzing.md)
         status, report = _run([f"{transport}:127.0.0.1:{port}", "--scenario", "subscribe",
-                               "--cases", str(cases), "--seed", "1", "--t1", "0.01"],
+                               "--cases", str(cases), "--seed", "1", "--t1", "0.01", *probe],
                               tmp_path / "out")
         assert process.poll() is None, "sipp exited"
     assert report["stopped"] == "cases" and report["cases"] == cases
